@@ -1,0 +1,5 @@
+import sys
+
+from licodec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,151 @@
+"""Images <-> .lic files: colour handling, padding, header. The one code path the CLI and evaluation use.
+
+Colour decisions (documented in the README):
+- EXIF orientation is applied, so the file holds the image as it is displayed.
+- Greyscale (1, L, I;16, I, F) is coded as RGB with equal channels and decoded back to greyscale.
+- Palette images are expanded to RGB. Alpha (RGBA, LA, PA, transparent palettes) is dropped: the colour
+  channels are kept as they are and the decoded image is opaque. ``read_image`` reports that it did so.
+- 16-bit samples are scaled to 8 bits; CMYK, YCbCr, LAB and HSV are converted to RGB by Pillow.
+"""
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from licodec.coding.coder import CodingError
+from licodec.coding.container import ContainerError, Header, pack, unpack
+from licodec.latents import compress_latents, decompress_latents
+from licodec.models import weights_fingerprint
+
+Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond what the container can hold
+
+
+class ImageError(ValueError):
+    """An input image cannot be read."""
+
+
+class IncompatibleError(ValueError):
+    """A .lic file needs a model other than the one at hand."""
+
+
+@dataclass
+class SourceImage:
+    rgb: np.ndarray  # (H, W, 3) uint8
+    channels: int  # 1 for greyscale sources, else 3
+    dropped_alpha: bool
+
+
+def read_image(source: str | Path | bytes | Image.Image) -> SourceImage:
+    """Open an image file (path or bytes) or take a PIL image, and apply the colour rules above."""
+    try:
+        if isinstance(source, Image.Image):
+            img = source
+        else:
+            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            img.load()
+        img = ImageOps.exif_transpose(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise ImageError(f"cannot read image: {e}") from e
+    mode = img.mode
+    dropped_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        values = np.asarray(img, dtype=np.float64)
+        scale = 257.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 1.0
+        grey = np.clip(np.round(values / scale), 0, 255).astype(np.uint8)
+        return SourceImage(np.repeat(grey[..., None], 3, axis=2), 1, False)
+    if mode in ("1", "L", "LA", "La"):
+        grey = np.asarray(img.convert("L"))
+        return SourceImage(np.repeat(grey[..., None], 3, axis=2), 1, dropped_alpha)
+    if mode == "P":
+        img = img.convert("RGBA" if dropped_alpha else "RGB")
+    return SourceImage(np.ascontiguousarray(np.asarray(img.convert("RGB"))), 3, dropped_alpha)
+
+
+def to_tensor(rgb: np.ndarray, multiple: int) -> tuple[torch.Tensor, int, int]:
+    """(H, W, 3) uint8 -> (1, 3, H', W') in [0, 1], reflect-padded below and right to a multiple."""
+    h, w = rgb.shape[:2]
+    pad_b, pad_r = -h % multiple, -w % multiple
+    padded = np.pad(rgb, ((0, pad_b), (0, pad_r), (0, 0)), mode="reflect")
+    return torch.from_numpy(padded).permute(2, 0, 1)[None].float().div(255), pad_b, pad_r
+
+
+def to_uint8(x_hat: torch.Tensor, height: int, width: int) -> np.ndarray:
+    """(1, 3, H', W') reconstruction -> (height, width, 3) uint8, cropped."""
+    x = x_hat[0, :, :height, :width].clamp(0, 1).mul(255).round().to(torch.uint8)
+    return x.permute(1, 2, 0).contiguous().numpy()
+
+
+def model_name(model: torch.nn.Module) -> str:
+    return model.config["arch"]
+
+
+def check_quality(model: torch.nn.Module, quality: int | None) -> int:
+    if quality is None:
+        return model.rates - 1
+    if not 0 <= quality < model.rates:
+        raise ValueError(f"quality {quality} out of range: this model has qualities 0..{model.rates - 1}")
+    return quality
+
+
+@torch.no_grad()
+def compress(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int | None = None) -> bytes:
+    """Encode an image (SourceImage or (H, W, 3) uint8 RGB) into the bytes of a .lic file."""
+    source = image if isinstance(image, SourceImage) else SourceImage(image, 3, False)
+    q = check_quality(model, quality)
+    x, pad_b, pad_r = to_tensor(source.rgb, model.downsampling)
+    y = model.analysis(x, torch.tensor([q]))
+    sections, _ = compress_latents(model, y)
+    h, w = source.rgb.shape[:2]
+    header = Header(model_name(model), weights_fingerprint(model), q, source.channels, w, h, pad_b, pad_r)
+    return pack(header, sections)
+
+
+def read_header(data: bytes) -> Header:
+    return unpack(data)[0]
+
+
+@torch.no_grad()
+def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False) -> np.ndarray:
+    """Decode .lic bytes with ``model`` -> (H, W, 3) uint8, or (H, W) for greyscale sources.
+
+    The decoded latents are bit-exact whatever the thread count or CPU (see entropy/tables.py). The
+    synthesis transform then runs on oneDNN, whose float rounding depends on the thread count: pixels may
+    differ by one level between thread counts, as with other float decoders. ``deterministic=True`` uses
+    PyTorch's native convolutions instead, which give the same image for any thread count (slower).
+    Raises ContainerError for a damaged file and IncompatibleError when ``model`` did not write it.
+    """
+    header, sections = unpack(data)
+    if header.model != model_name(model) or header.fingerprint != weights_fingerprint(model):
+        raise IncompatibleError(
+            f"file was written by {header.model} (weights {header.fingerprint.hex()}), not by "
+            f"{model_name(model)} (weights {weights_fingerprint(model).hex()})"
+        )
+    if header.quality >= model.rates:
+        raise IncompatibleError(f"quality {header.quality} is not a rate point of {header.model}")
+    if len(sections) != 2:
+        raise ContainerError(f"expected 2 sections (z, y), found {len(sections)}")
+    f = model.downsampling
+    padded_h, padded_w = header.height + header.pad_bottom, header.width + header.pad_right
+    if padded_h % f or padded_w % f:
+        raise ContainerError(f"padded size {padded_w}x{padded_h} is not a multiple of {f}")
+    y_shape = (model.gain.shape[1], padded_h // 16, padded_w // 16)
+    try:
+        y_hat = decompress_latents(model, sections, y_shape)
+    except (CodingError, ValueError, KeyError, OverflowError) as e:
+        raise ContainerError(f"entropy-coded data does not decode: {e}") from e
+    with torch.backends.mkldnn.flags(enabled=not deterministic):
+        x_hat = model.synthesis(y_hat, torch.tensor([header.quality]))
+    rgb = to_uint8(x_hat, header.height, header.width)
+    if header.channels == 1:
+        return np.asarray(Image.fromarray(rgb).convert("L"))
+    return rgb
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,145 @@
+"""Pure functions from density parameters to the probability tables handed to the entropy coder.
+
+Encoder and decoder call the same functions on the same parameters. To make the tables identical even when
+the parameters come from different thread counts or CPUs, everything here runs in float64 on canonical
+(quantized) parameters, and the final probabilities are rounded to 12 significant bits: a float64 wobble of
+a few ulps cannot move a value across such a coarse grid except with vanishing probability.
+
+A table covers a window of ``width`` consecutive integers starting at ``offset`` plus one escape bin
+(the last column) that carries the mass outside the window; escaped symbols are coded separately, so any
+integer round-trips. Symbols are grouped by window width (classes about 1.5x apart) to keep tables narrow.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from licodec.entropy.factorized import FactorizedDensity
+from licodec.entropy.families import TAIL_SCALES, TWO_TAILS
+from licodec.entropy.mixture import DiscretizedMixture, MixtureParams
+
+MAX_WIDTH = 256
+MIN_ESCAPE = 1e-6
+MANTISSA_BITS = 12
+NEGLIGIBLE_WEIGHT = 1e-3  # components lighter than this do not widen the window
+
+
+@dataclass
+class TableGroup:
+    """Tables for the symbols at ``index`` (into the flat symbol array being coded)."""
+
+    index: np.ndarray  # (n,) int64
+    offset: np.ndarray  # (n,) int32: the value of bin 0
+    probs: np.ndarray  # (n, width + 1) float32, C-contiguous; the last column is the escape bin
+
+    @property
+    def width(self) -> int:
+        return self.probs.shape[1] - 1
+
+
+def canonical_mixture(mp: MixtureParams) -> MixtureParams:
+    """Quantize parameters to a coarse grid (means 1/64, scales 1/16 octave, weights 1/1024) in float64."""
+    mp = mp.to(torch.float64)
+    means = torch.round(mp.means * 64) / 64
+    scales = torch.exp2(torch.round(torch.log2(mp.scales) * 16) / 16)
+    weights = torch.round(mp.weights * 1024) / 1024
+    return MixtureParams(weights, means, scales)
+
+
+def _round_mantissa(p: torch.Tensor) -> torch.Tensor:
+    mantissa, exponent = torch.frexp(p)
+    return torch.ldexp(torch.round(mantissa * 2**MANTISSA_BITS) / 2**MANTISSA_BITS, exponent.to(p.dtype))
+
+
+def _finish(mass: torch.Tensor) -> np.ndarray:
+    """(n, W) float64 bin masses -> (n, W + 1) float32 table with the escape bin last."""
+    escape = (1.0 - mass.sum(dim=1, keepdim=True)).clamp_min(MIN_ESCAPE)
+    table = _round_mantissa(torch.cat([mass.clamp_min(0.0), escape], dim=1))
+    return np.ascontiguousarray(table.numpy().astype(np.float32))
+
+
+def bin_masses(family: str, edges: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """(n, W + 1) bin edges -> (n, W) masses F(b) - F(a), one CDF evaluation per edge.
+
+    Each edge is evaluated on its near tail, t = F(-|e - mu| / s), so masses far from the mean are
+    differences of small numbers (accurate) rather than of numbers close to one. A bin on one side of the
+    mean has mass |t_b - t_a|; the one bin holding the mean has 1 - t_a - t_b.
+    """
+    two_tails = TWO_TAILS[family]((edges - means).abs_().mul_(1.0 / scales))  # 2 F(-|x|)
+    mass = (two_tails[:, 1:] - two_tails[:, :-1]).abs_()
+    centre = (torch.round(means) - edges[:, :1] - 0.5).to(torch.int64)  # column of the bin holding the mean
+    inside = ((centre >= 0) & (centre < mass.shape[1])).reshape(-1)
+    rows, cols = torch.nonzero(inside).reshape(-1), centre[inside].reshape(-1)
+    mass[rows, cols] = 2.0 - two_tails[rows, cols] - two_tails[rows, cols + 1]
+    return mass.mul_(0.5)
+
+
+_WIDTHS = torch.tensor([2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256])
+
+
+def _width_classes(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """Window width of each symbol: the smallest class >= hi - lo + 1 (classes ~1.5x apart), at most 256."""
+    span = (hi - lo + 1).clamp(2, MAX_WIDTH)
+    return _WIDTHS[torch.searchsorted(_WIDTHS, span)]
+
+
+def mixture_tables(mixture: DiscretizedMixture, mp: MixtureParams) -> list[TableGroup]:
+    """Tables for every element of mp, flattened in (K-excluded) C-major order of a (1, K, C, P) layout."""
+    mp = canonical_mixture(mp)
+    k = mixture.k
+    weights, means, scales = (t.reshape(k, -1) for t in (mp.weights, mp.means, mp.scales))  # (K, n)
+    reach = torch.tensor([TAIL_SCALES[f] for f in mixture.families], dtype=torch.float64)[:, None] * scales
+    heavy = weights >= NEGLIGIBLE_WEIGHT
+    inf = torch.tensor(float("inf"), dtype=torch.float64)
+    lo = torch.floor(torch.where(heavy, means - reach, inf).amin(0)).to(torch.int64)
+    hi = torch.ceil(torch.where(heavy, means + reach, -inf).amax(0)).to(torch.int64)
+    width = _width_classes(lo, hi)
+    centre = torch.round((weights * means).sum(0)).to(torch.int64)
+    lo = torch.where(hi - lo + 1 > MAX_WIDTH, centre - MAX_WIDTH // 2, lo)
+    groups = []
+    for w in torch.unique(width).tolist():
+        index = torch.nonzero(width == w).reshape(-1)
+        edges = (lo[index, None] + torch.arange(w + 1)).to(torch.float64) - 0.5  # (n, W + 1)
+        mass = torch.zeros(len(index), w, dtype=torch.float64)
+        for c, family in enumerate(mixture.families):
+            mu, s = means[c, index, None], scales[c, index, None]
+            mass += weights[c, index, None] * bin_masses(family, edges, mu, s)
+        groups.append(TableGroup(index.numpy(), lo[index].numpy().astype(np.int32), _finish(mass)))
+    return groups
+
+
+@torch.no_grad()
+def factorized_tables(density: FactorizedDensity, shape: tuple[int, int, int]) -> list[TableGroup]:
+    """Tables for a (C, H, W) hyper-latent flattened C-major: each channel's window comes from its tails."""
+    c, h, w = shape
+    lower, upper = density.tails()
+    lo, hi = torch.floor(lower).to(torch.int64), torch.ceil(upper).to(torch.int64)
+    width = _width_classes(lo, hi)
+    centre = torch.round((lower + upper) / 2).to(torch.int64)
+    lo = torch.where(hi - lo + 1 > MAX_WIDTH, centre - MAX_WIDTH // 2, lo)
+    groups = []
+    for wc in torch.unique(width).tolist():
+        channels = torch.nonzero(width == wc).reshape(-1)
+        values = (lo[channels, None] + torch.arange(wc)).to(torch.float64)  # (c', W)
+        sub = FactorizedDensitySlice(density, channels)
+        mass = sub.likelihood(values[None, :, None, :])[0, :, 0, :]  # (c', W)
+        table = _finish(mass)
+        index = (channels[:, None] * (h * w) + torch.arange(h * w)).reshape(-1)
+        repeat = h * w
+        groups.append(TableGroup(
+            index.numpy(), np.repeat(lo[channels].numpy().astype(np.int32), repeat),
+            np.ascontiguousarray(np.repeat(table, repeat, axis=0)),
+        ))  # fmt: skip
+    return groups
+
+
+class FactorizedDensitySlice(FactorizedDensity):
+    """A view of some channels of a FactorizedDensity (shares its parameters, float64 on use)."""
+
+    def __init__(self, density: FactorizedDensity, channels: torch.Tensor):
+        torch.nn.Module.__init__(self)
+        self.channels = len(channels)
+        self.matrices = [m[channels] for m in density.matrices]
+        self.biases = [b[channels] for b in density.biases]
+        self.factors = [f[channels] for f in density.factors]
