@@ -9,6 +9,7 @@ Colour decisions (documented in the README):
 """
 
 import io
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,12 +138,23 @@ def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False)
         y_hat = decompress_latents(model, sections, y_shape)
     except (CodingError, ValueError, KeyError, OverflowError) as e:
         raise ContainerError(f"entropy-coded data does not decode: {e}") from e
-    with torch.backends.mkldnn.flags(enabled=not deterministic):
+    with _onednn(enabled=not deterministic):
         x_hat = model.synthesis(y_hat, torch.tensor([header.quality]))
     rgb = to_uint8(x_hat, header.height, header.width)
     if header.channels == 1:
         return np.asarray(Image.fromarray(rgb).convert("L"))
     return rgb
+
+
+@contextmanager
+def _onednn(enabled: bool):
+    # torch.backends.mkldnn.flags() would also touch TF32 settings and warn; only switch oneDNN itself.
+    before = torch._C._get_mkldnn_enabled()
+    torch._C._set_mkldnn_enabled(enabled)
+    try:
+        yield
+    finally:
+        torch._C._set_mkldnn_enabled(before)
 
 
 def encode_png(pixels: np.ndarray) -> bytes:

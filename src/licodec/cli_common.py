@@ -1,0 +1,20 @@
+"""What every CLI handler shares: exit codes, the one-line error, the help formatter."""
+
+import argparse
+
+EXIT_USAGE = 2  # bad flags or arguments
+EXIT_IO = 3  # missing or unreadable input, unwritable output, refusing to overwrite
+EXIT_CORRUPT = 4  # corrupt, truncated, foreign or incompatible .lic file
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """Printed as one line ``licodec: error: MESSAGE``; the process exits with ``code``."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    pass

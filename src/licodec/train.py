@@ -1,0 +1,208 @@
+"""Training: lambda * D + R with Adam, resumable exactly, data-parallel through torch.distributed.
+
+Single process:   licodec train --data DIR ...
+Several:          torchrun --nproc-per-node 2 -m licodec train --data DIR ...   (gloo on CPU, NCCL on GPU)
+Each process draws its own batches; DDP averages gradients, so P processes with batch B train like one
+process with batch P*B.
+"""
+
+import csv
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from licodec.checkpoint import load_checkpoint, save_checkpoint
+from licodec.data import CropBatches, list_images
+from licodec.losses import LAMBDAS, rate_distortion
+from licodec.models import create_model, weights_fingerprint
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str = "runs/train"
+    arch: str = "cheng2020-anchor-ckbd"
+    model_options: dict = field(default_factory=dict)  # e.g. {"N": 64, "K": 3, "rates": 6}
+    metric: str = "mse"
+    lambdas: tuple[float, ...] | None = None  # one per rate point; default LAMBDAS[metric][-rates:]
+    steps: int = 100_000
+    batch: int = 16  # global: split across data-parallel processes
+    crop: int = 128
+    lr: float = 1e-4
+    lr_drop_step: int | None = None  # lr x 0.1 from this step on (default: 90 % of steps)
+    clip: float = 1.0
+    seed: int = 0
+    threads: int = 1
+    workers: int = 1
+    downscale_jpeg: bool = True
+    quantization: str = "noise"  # rate term under additive noise, or "ste" (deterministic rounding)
+    mixed_precision: bool = True  # bf16 autocast on the transforms; entropy models stay fp32
+    channels_last: bool = True
+    checkpoint_seconds: float = 300.0
+    val_holdout: int = 0  # the last N images of the folder validate instead of train
+    val_every: int = 2000
+    device: str = "cpu"
+    progress: bool = True
+
+
+def _distributed() -> tuple[int, int]:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    drop = cfg.lr_drop_step if cfg.lr_drop_step is not None else int(0.9 * cfg.steps)
+    return cfg.lr * (0.1 if step >= drop else 1.0)
+
+
+def _rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+class CsvLog:
+    fields = ("step", "seconds", "lr", "loss", "bpp", "psnr", "mse", "skipped")
+
+    def __init__(self, path: Path):
+        self.path = path
+        new = not path.exists()
+        self.file = open(path, "a", newline="")
+        self.writer = csv.writer(self.file)
+        if new:
+            self.writer.writerow(self.fields)
+
+    def write(self, **row) -> None:
+        self.writer.writerow([row[k] for k in self.fields])
+        self.file.flush()
+
+
+def build(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    model = create_model(cfg.arch, **cfg.model_options)
+    model.train().to(cfg.device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model, torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> Path:
+    """Train until ``cfg.steps``; returns the checkpoint path. ``resume`` continues from out/last.pt."""
+    torch.set_num_threads(cfg.threads)
+    rank, world = _distributed()
+    out = Path(cfg.out)
+    ckpt_path = out / "last.pt"
+    torch.manual_seed(cfg.seed + rank)
+    state = None
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        options = dict(state["config"])  # a checkpoint knows its architecture; flags cannot change it
+        cfg = replace(cfg, arch=options.pop("arch"), model_options=options)
+    model, optimizer = build(cfg)
+    step, elapsed = 0, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, elapsed = state["step"], state["elapsed"]
+        _set_rng_state(state["rng"][rank] if rank < len(state["rng"]) else state["rng"][0])
+    elif resume:
+        raise FileNotFoundError(f"--resume given but {ckpt_path} does not exist")
+    rates = model.rates
+    lambdas = torch.tensor(cfg.lambdas or LAMBDAS[cfg.metric][-rates:], dtype=torch.float32)
+    if len(lambdas) != rates:
+        raise ValueError(f"{len(lambdas)} lambdas given for a model with {rates} rate points")
+    files = list_images(cfg.data)
+    train_files = files[: len(files) - cfg.val_holdout] if cfg.val_holdout else files
+    batches = CropBatches(train_files, cfg.crop, cfg.batch, rates, cfg.seed, rank, world, cfg.downscale_jpeg)
+    loader = torch.utils.data.DataLoader(
+        batches, batch_size=None, sampler=range(step, cfg.steps), num_workers=cfg.workers,
+        persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
+        generator=torch.Generator(),  # its own: drawing worker seeds must not move the global RNG on resume
+    )  # fmt: skip
+    # The only buffers are constant masks: nothing to broadcast.
+    ddp = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    log = CsvLog(out / "log.csv") if rank == 0 else None
+    bar = tqdm(total=cfg.steps, initial=step, disable=rank != 0 or not cfg.progress, dynamic_ncols=True)
+    start, last_save, skipped = time.time() - elapsed, time.time(), 0
+
+    def checkpoint() -> None:
+        rngs, prints = [None] * world, [None] * world
+        if world > 1:
+            dist.all_gather_object(rngs, _rng_state())
+            dist.all_gather_object(prints, weights_fingerprint(model))
+        else:
+            rngs, prints = [_rng_state()], [b""]
+        agree = len(set(prints)) == 1
+        if not agree:
+            raise RuntimeError("data-parallel replicas diverged: their weights differ")
+        if rank == 0:
+            save_checkpoint(ckpt_path, {
+                "config": model.config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "step": step, "elapsed": time.time() - start, "rng": rngs, "train_config": asdict(cfg),
+                "world": world, "replicas_agree": agree,
+            })  # fmt: skip
+
+    for x, quality in loader:
+        lr = learning_rate(cfg, step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        x = x.to(cfg.device).float().div_(255)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        quality = quality.to(cfg.device)
+        result = ddp(x, quality, mixed_precision=cfg.mixed_precision, noisy_rate=cfg.quantization == "noise")
+        terms = rate_distortion(result, x, lambdas.to(cfg.device)[quality], cfg.metric)
+        optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        if torch.isfinite(norm) and torch.isfinite(terms.loss):
+            optimizer.step()
+        else:
+            skipped += 1  # gradients are all-reduced, so every rank skips the same steps
+        step += 1
+        if rank == 0:
+            psnr = float((-10 * torch.log10(terms.mse.clamp_min(1e-10))).mean())
+            row = dict(
+                step=step,
+                seconds=round(time.time() - start, 1),
+                lr=lr,
+                loss=float(terms.loss.detach()),
+                bpp=float(terms.bpp.mean()),
+                psnr=psnr,
+                mse=float(terms.mse.mean()),
+                skipped=skipped,
+            )
+            log.write(**row)  # fmt: skip
+            bar.update(1)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", bpp=f"{row['bpp']:.3f}", psnr=f"{psnr:.2f}")
+        if _agree(time.time() - last_save > cfg.checkpoint_seconds or step == cfg.steps, world):
+            checkpoint()
+            last_save = time.time()
+    bar.close()
+    if world > 1:
+        dist.barrier()
+    return ckpt_path
+
+
+def _agree(flag: bool, world: int) -> bool:
+    """Rank 0's decision, shared so that every rank enters collective calls together."""
+    if world == 1:
+        return flag
+    t = torch.tensor([int(flag)])
+    dist.broadcast(t, 0)
+    return bool(t.item())

@@ -1,0 +1,127 @@
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import smooth_image, tiny_model
+from licodec.checkpoint import export_weights
+from licodec.cli import main
+from licodec.cli_common import EXIT_CORRUPT, EXIT_IO, EXIT_USAGE
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    export_weights(tiny_model("cheng2020-anchor-ckbd"), path, half=False)
+    return str(path)
+
+
+@pytest.fixture
+def photo(tmp_path) -> str:
+    path = tmp_path / "photo.png"
+    Image.fromarray(smooth_image(40, 70)).save(path)
+    return str(path)
+
+
+def run(*argv: str) -> int:
+    return main(list(argv))
+
+
+def test_encode_decode_roundtrip_writes_png_of_same_size(tmp_path, weights, photo, capsys):
+    lic, png = str(tmp_path / "a.lic"), str(tmp_path / "a.png")
+    assert run("encode", photo, "-o", lic, "--model", weights, "--quality", "1", "--psnr") == 0
+    assert "bpp" in capsys.readouterr().err
+    assert run("decode", lic, "-o", png, "--model", weights) == 0
+    assert Image.open(png).size == (70, 40)
+    assert run("info", lic) == 0
+    out = capsys.readouterr().out
+    assert "70x40" in out and "cheng2020-anchor-ckbd" in out
+
+
+def test_existing_output_is_refused_without_force(tmp_path, weights, photo, capsys):
+    lic = tmp_path / "a.lic"
+    lic.write_bytes(b"precious")
+    assert run("encode", photo, "-o", str(lic), "--model", weights) == EXIT_IO
+    assert "--force" in capsys.readouterr().err
+    assert lic.read_bytes() == b"precious"
+    assert run("encode", photo, "-o", str(lic), "--model", weights, "--force") == 0
+    assert lic.read_bytes() != b"precious"
+
+
+def test_several_inputs_go_to_a_directory(tmp_path, weights, photo):
+    other = tmp_path / "other.png"
+    Image.fromarray(smooth_image(20, 30, seed=2)).save(other)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run("encode", photo, str(other), "-o", str(out), "--model", weights) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["other.lic", "photo.lic"]
+    assert run("encode", photo, str(other), "-o", str(tmp_path / "x.lic"), "--model", weights) == EXIT_USAGE
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "foreign", "empty"])
+def test_damaged_files_give_one_line_and_corrupt_exit_code(tmp_path, weights, photo, damage, capsys):
+    lic = tmp_path / "a.lic"
+    assert run("encode", photo, "-o", str(lic), "--model", weights) == 0
+    data = lic.read_bytes()
+    damaged = {
+        "truncate": data[: len(data) // 2],
+        "flip": data[:40] + bytes([data[40] ^ 4]) + data[41:],
+        "foreign": Path_png_bytes(),
+        "empty": b"",
+    }[damage]
+    bad = tmp_path / "bad.lic"
+    bad.write_bytes(damaged)
+    capsys.readouterr()
+    assert run("decode", str(bad), "-o", str(tmp_path / "out.png"), "--model", weights) == EXIT_CORRUPT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("licodec: error:")
+    assert not (tmp_path / "out.png").exists()
+
+
+def Path_png_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(smooth_image(8, 8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_missing_and_unreadable_inputs_are_io_errors(tmp_path, weights, capsys):
+    assert run("encode", str(tmp_path / "nope.png"), "--model", weights) == EXIT_IO
+    assert "no such file" in capsys.readouterr().err
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"this is not an image")
+    assert run("encode", str(junk), "--model", weights) == EXIT_IO
+    assert "cannot read image" in capsys.readouterr().err
+    assert run("decode", str(tmp_path / "nope.lic")) == EXIT_IO
+
+
+def test_usage_errors(weights, photo, capsys):
+    assert run("encode", photo, "--model", weights, "--quality", "9") == EXIT_USAGE
+    assert run("encode", photo, "--bogus") == EXIT_USAGE
+    assert run("frobnicate") == EXIT_USAGE
+    assert run("encode", photo, "--model", "no-such-model") == EXIT_USAGE
+    assert all(line.startswith("licodec: error:") for line in capsys.readouterr().err.splitlines())
+
+
+def test_wrong_model_is_reported_as_incompatible(tmp_path, weights, photo, capsys):
+    lic = tmp_path / "a.lic"
+    assert run("encode", photo, "-o", str(lic), "--model", weights) == 0
+    other = tmp_path / "other.safetensors"
+    export_weights(tiny_model("cheng2020-anchor-ckbd", K=1), other, half=False)
+    assert run("decode", str(lic), "--model", str(other), "-o", str(tmp_path / "o.png")) == EXIT_CORRUPT
+    assert "written by" in capsys.readouterr().err
+
+
+def test_stdin_to_stdout_through_the_installed_command(tmp_path, weights, photo):
+    image = open(photo, "rb").read()
+    cmd = [sys.executable, "-m", "licodec"]
+    enc = subprocess.run([*cmd, "encode", "-", "-o", "-", "--model", weights], input=image, capture_output=True)
+    assert enc.returncode == 0, enc.stderr
+    dec = subprocess.run([*cmd, "decode", "-", "-o", "-", "--model", weights], input=enc.stdout, capture_output=True)
+    assert dec.returncode == 0, dec.stderr
+    assert np.asarray(Image.open(io.BytesIO(dec.stdout))).shape == (40, 70, 3)
+    bad = subprocess.run([*cmd, "decode", "-", "-o", "-"], input=b"garbage", capture_output=True)
+    assert bad.returncode == EXIT_CORRUPT
+    assert b"Traceback" not in bad.stderr and bad.stderr.count(b"\n") == 1

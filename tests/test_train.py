@@ -1,0 +1,117 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import smooth_image
+from licodec.checkpoint import load_checkpoint
+from licodec.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("images")
+    for i in range(4):
+        Image.fromarray(smooth_image(80, 96, seed=i)).save(path / f"{i}.png")
+    Image.fromarray(smooth_image(90, 90, seed=9)).save(path / "j.jpg", quality=90)
+    return path
+
+
+def config(folder, out, **kw) -> TrainConfig:
+    base = dict(
+        data=str(folder),
+        out=str(out),
+        model_options={"N": 8, "rates": 2},
+        steps=4,
+        batch=2,
+        crop=64,
+        workers=0,
+        progress=False,
+        mixed_precision=False,
+        channels_last=False,
+        checkpoint_seconds=0.0,
+        lr_drop_step=10**6,
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def test_training_reduces_loss_and_logs(folder, tmp_path):
+    path = train(config(folder, tmp_path / "run", steps=30, lr=1e-3))
+    state = load_checkpoint(path)
+    assert state["step"] == 30
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and len(rows) == 31
+    losses = [float(r.split(",")[3]) for r in rows[1:]]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+
+
+def test_resume_continues_exactly(folder, tmp_path):
+    straight = load_checkpoint(train(config(folder, tmp_path / "a", steps=6)))
+    train(config(folder, tmp_path / "b", steps=3))
+    resumed = load_checkpoint(train(config(folder, tmp_path / "b", steps=6), resume=True))
+    for key, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
+    log = (tmp_path / "b" / "log.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in log] == [1, 2, 3, 4, 5, 6]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "licodec", "train", *args]
+
+
+def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(folder, tmp_path):
+    out = tmp_path / "run"
+    args = ["--data", str(folder), "--out", str(out), "--N", "8", "--rates", "2", "--steps", "100000",
+            "--batch-size", "2", "--crop", "64", "--workers", "0", "--no-progress", "--fp32",
+            "--checkpoint-minutes", "0.01"]  # fmt: skip
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = out / "log.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "last.pt").exists():
+        time.sleep(0.5)
+    time.sleep(3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    logged = len(log.read_text().splitlines()) - 1
+    saved = load_checkpoint(out / "last.pt")["step"]
+    assert 0 < saved <= logged
+    resume = subprocess.run(_cli(*args[:9], str(saved + 3), *args[10:], "--resume"), capture_output=True, text=True)
+    assert resume.returncode == 0, resume.stderr
+    steps = [int(r.split(",")[0]) for r in log.read_text().splitlines()[1:]]
+    assert steps[logged:] == [saved + 1, saved + 2, saved + 3]  # the resumed run picks up at the checkpoint
+    assert load_checkpoint(out / "last.pt")["step"] == saved + 3
+
+
+def test_two_gloo_processes_stay_identical_and_match_one_process(folder, tmp_path):
+    common = ["--data", str(folder), "--N", "8", "--rates", "2", "--steps", "3", "--batch-size", "4", "--crop",
+              "64", "--workers", "0", "--no-progress", "--fp32", "--no-channels-last", "--quantization", "ste",
+              "--lr", "1e-3"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ddp = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "licodec",
+         "train", *common, "--out", str(tmp_path / "ddp")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    single = subprocess.run(_cli(*common, "--out", str(tmp_path / "one")), capture_output=True, text=True, env=env)
+    assert single.returncode == 0, single.stderr[-3000:]
+    a, b = load_checkpoint(tmp_path / "ddp" / "last.pt"), load_checkpoint(tmp_path / "one" / "last.pt")
+    assert a["world"] == 2 and a["replicas_agree"]
+    initial = {k: v for k, v in load_initial(common).items()}
+    for key, value in b["model"].items():
+        moved = (value - initial[key]).abs().max()
+        assert (a["model"][key] - value).abs().max() <= 1e-3 * max(1.0, float(moved) * 10), key
+
+
+def load_initial(common: list[str]) -> dict:
+    """The weights both runs started from (same seed, same builder)."""
+    from licodec.models import create_model
+
+    torch.manual_seed(0)
+    return create_model("cheng2020-anchor-ckbd", N=8, rates=2).state_dict()
