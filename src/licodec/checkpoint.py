@@ -64,3 +64,37 @@ def load_weights(path: Path) -> torch.nn.Module:
     with safe_open(str(path), "pt") as f:
         config = json.loads(f.metadata()["config"])
     return model_from_state(config, load_file(str(path)))
+
+
+def training_summary(log_csv: Path, last: int = 1000) -> dict:
+    """Means of the last ``last`` logged steps of a run's log.csv (loss, bpp, PSNR over all rate points)."""
+    import csv
+
+    rows = list(csv.DictReader(open(log_csv)))[-last:]
+    if not rows:
+        return {}
+    mean = {k: sum(float(r[k]) for r in rows) / len(rows) for k in ("loss", "bpp", "psnr")}
+    return {"steps_averaged": len(rows), **{f"train_{k}": round(v, 4) for k, v in mean.items()}}
+
+
+def export_release(checkpoint: Path, out: Path, data_description: str, extra_commands: list | None = None) -> dict:
+    """Ship a training checkpoint: fp16 safetensors plus ``<name>.json`` provenance beside it."""
+    state = load_checkpoint(checkpoint)
+    model = model_from_state(state["config"], state["model"])
+    provenance = {
+        "name": Path(out).stem,
+        "model": state["config"],
+        "steps": state["step"],
+        "wall_clock_hours": round(state["elapsed"] / 3600, 3),
+        "data": data_description,
+        "commands": extra_commands or state.get("commands", []),
+        "train_config": state.get("train_config", {}),
+        "data_parallel_processes": state.get("world", 1),
+        "final_training_metrics": training_summary(Path(checkpoint).parent / "log.csv"),
+    }
+    export_weights(model, out, metadata={"steps": state["step"]})
+    from licodec.zoo import _info
+
+    provenance["fingerprint"] = _info(Path(out)).fingerprint
+    atomic_write(Path(out).with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(provenance, indent=2)))
+    return provenance

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from licodec import __version__, cli_codec
 from licodec.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, Formatter
@@ -67,6 +68,31 @@ def add_train(sub) -> None:
     p.set_defaults(handler=cmd_train)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from licodec.checkpoint import export_release
+
+    try:
+        provenance = export_release(args.checkpoint, args.output, args.data_description)
+    except FileNotFoundError as e:
+        raise CliError(f"{args.checkpoint}: no such checkpoint", EXIT_USAGE) from e
+    if args.default:
+        (args.output.parent / "DEFAULT").write_text(args.output.stem + "\n")
+    print(json.dumps({k: provenance[k] for k in ("name", "steps", "wall_clock_hours", "fingerprint")}))
+    return 0
+
+
+def add_export(sub) -> None:
+    p = sub.add_parser("export", help="ship a training checkpoint as fp16 weights with provenance",
+                       formatter_class=Formatter)  # fmt: skip
+    p.add_argument("checkpoint", type=Path, help="training checkpoint (OUT/last.pt)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="weights file NAME.safetensors")
+    p.add_argument("--data-description", default="", help="what the model was trained on (for provenance)")
+    p.add_argument("--default", action="store_true", help="make these the default weights of their folder")
+    p.set_defaults(handler=cmd_export)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, usage exit code
         raise CliError(f"{self.prog}: {message}", EXIT_USAGE)
@@ -78,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     cli_codec.add_commands(sub)
     add_train(sub)
+    add_export(sub)
     return p
 
 

@@ -10,6 +10,7 @@ encoder only differs in that its ``code`` step writes symbols where the decoder'
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -20,6 +21,18 @@ from licodec.entropy.tables import TableGroup, factorized_tables, mixture_tables
 from licodec.models.hyperprior import ContextHyperprior
 
 CodeStep = Callable[[list[TableGroup], torch.Tensor], np.ndarray]
+
+
+@contextmanager
+def single_thread():
+    """The entropy path runs many small float64 ops: on 2 cores, OpenMP threads make it several times slower
+    (measured in benchmarks/entropy_coding.py), and one thread also pins the float64 results."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _float64_call(module: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
@@ -54,18 +67,17 @@ def compress_latents(model: ContextHyperprior, y: torch.Tensor) -> tuple[list[by
     """(1, M, h, w) latent -> ([z section, y section], y_hat as float32)."""
     z_hat = torch.round(model.h_a(y))
     z_int = z_hat.to(torch.int64).reshape(-1).numpy()
-    z_coder = Encoder()
-    z_coder.encode(z_int, factorized_tables(model.density_z, tuple(z_hat.shape[1:])))
-    hyper = _float64_call(model.h_s, z_hat)
     y_int = torch.round(y).to(torch.int64)[0].reshape(y.shape[1], -1).numpy()
-    y_coder = Encoder()
+    z_coder, y_coder = Encoder(), Encoder()
 
     def code(groups: list[TableGroup], positions: torch.Tensor) -> np.ndarray:
         symbols = y_int[:, positions.numpy()].reshape(-1)
         y_coder.encode(symbols, groups)
         return symbols
 
-    y_hat = walk_schedule(model, hyper, code)
+    with single_thread():
+        z_coder.encode(z_int, factorized_tables(model.density_z, tuple(z_hat.shape[1:])))
+        y_hat = walk_schedule(model, hyper=_float64_call(model.h_s, z_hat), code=code)
     return [z_coder.finish(), y_coder.finish()], y_hat.float()
 
 
@@ -75,12 +87,12 @@ def decompress_latents(model: ContextHyperprior, sections: list[bytes], y_shape:
     m, h, w = y_shape
     z_shape = (model.density_z.channels, h // 4, w // 4)
     n_z = z_shape[0] * z_shape[1] * z_shape[2]
-    z_int = Decoder(sections[0]).decode(n_z, factorized_tables(model.density_z, z_shape))
-    z_hat = torch.from_numpy(z_int.astype(np.float32)).reshape(1, *z_shape)
-    hyper = _float64_call(model.h_s, z_hat)
     y_coder = Decoder(sections[1])
 
     def code(groups: list[TableGroup], positions: torch.Tensor) -> np.ndarray:
         return y_coder.decode(m * len(positions), groups)
 
-    return walk_schedule(model, hyper, code).float()
+    with single_thread():
+        z_int = Decoder(sections[0]).decode(n_z, factorized_tables(model.density_z, z_shape))
+        z_hat = torch.from_numpy(z_int.astype(np.float32)).reshape(1, *z_shape)
+        return walk_schedule(model, _float64_call(model.h_s, z_hat), code).float()

@@ -9,6 +9,7 @@ process with batch P*B.
 import csv
 import os
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -78,8 +79,13 @@ def _set_rng_state(state: dict) -> None:
 class CsvLog:
     fields = ("step", "seconds", "lr", "loss", "bpp", "psnr", "mse", "skipped")
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, resume_step: int = 0):
         self.path = path
+        if path.exists():  # drop what a killed run logged after its last checkpoint: it will be redone
+            lines = path.read_text().splitlines(keepends=True)
+            kept = lines[:1] + [ln for ln in lines[1:] if int(ln.split(",", 1)[0]) <= resume_step]
+            if len(kept) != len(lines):
+                path.write_text("".join(kept))
         new = not path.exists()
         self.file = open(path, "a", newline="")
         self.writer = csv.writer(self.file)
@@ -113,10 +119,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         cfg = replace(cfg, arch=options.pop("arch"), model_options=options)
     model, optimizer = build(cfg)
     step, elapsed = 0, 0.0
+    commands = [*(state or {}).get("commands", []), {"argv": sys.argv, "from_step": 0, "world": world}]
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
+        commands[-1]["from_step"] = step
         _set_rng_state(state["rng"][rank] if rank < len(state["rng"]) else state["rng"][0])
     elif resume:
         raise FileNotFoundError(f"--resume given but {ckpt_path} does not exist")
@@ -136,7 +144,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     ddp = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    log = CsvLog(out / "log.csv") if rank == 0 else None
+    log = CsvLog(out / "log.csv", step) if rank == 0 else None
     bar = tqdm(total=cfg.steps, initial=step, disable=rank != 0 or not cfg.progress, dynamic_ncols=True)
     start, last_save, skipped = time.time() - elapsed, time.time(), 0
 
@@ -154,7 +162,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             save_checkpoint(ckpt_path, {
                 "config": model.config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "step": step, "elapsed": time.time() - start, "rng": rngs, "train_config": asdict(cfg),
-                "world": world, "replicas_agree": agree,
+                "world": world, "replicas_agree": agree, "commands": commands,
             })  # fmt: skip
 
     for x, quality in loader:

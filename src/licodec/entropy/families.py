@@ -30,11 +30,12 @@ FAMILIES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "logistic": logistic_cdf,
 }
 
-# 2 F(-x) for x >= 0: twice the mass beyond x standard units from the mean, cheap to evaluate in bulk.
-TWO_TAILS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gaussian": lambda x: torch.special.erfc(x.mul_(1.0 / math.sqrt(2.0))),
-    "laplace": lambda x: torch.exp(x.neg_()),
-    "logistic": lambda x: torch.sigmoid(x.neg_()).mul_(2.0),
+# Tails in bulk: 2 F(-x) for x = factor * |v - mu| / s >= 0, as (factor, function of x). Twice the mass beyond
+# a point, written so that building coding tables costs one multiply and one special function per edge.
+TWO_TAILS: dict[str, tuple[float, Callable[[torch.Tensor], torch.Tensor]]] = {
+    "gaussian": (1.0 / math.sqrt(2.0), torch.special.erfc),
+    "laplace": (1.0, lambda x: torch.exp(x.neg_())),
+    "logistic": (1.0, lambda x: torch.sigmoid(x.neg_()).mul_(2.0)),
 }
 
 # How many scales a coding window reaches on each side: the mass left outside is about 1e-4, whose

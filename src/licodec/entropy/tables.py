@@ -48,8 +48,10 @@ def canonical_mixture(mp: MixtureParams) -> MixtureParams:
 
 
 def _round_mantissa(p: torch.Tensor) -> torch.Tensor:
-    mantissa, exponent = torch.frexp(p)
-    return torch.ldexp(torch.round(mantissa * 2**MANTISSA_BITS) / 2**MANTISSA_BITS, exponent.to(p.dtype))
+    """Round non-negative float64 values to MANTISSA_BITS significant bits (bit arithmetic, no pow/frexp)."""
+    drop = 52 - (MANTISSA_BITS - 1)
+    bits = p.view(torch.int64)
+    return ((bits + (1 << (drop - 1))) & ~((1 << drop) - 1)).view(torch.float64)
 
 
 def _finish(mass: torch.Tensor) -> np.ndarray:
@@ -59,20 +61,21 @@ def _finish(mass: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(table.numpy().astype(np.float32))
 
 
-def bin_masses(family: str, edges: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
-    """(n, W + 1) bin edges -> (n, W) masses F(b) - F(a), one CDF evaluation per edge.
+def two_bin_masses(family: str, edges: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """(n, W + 1) bin edges -> (n, W) twice the masses F(b) - F(a), one CDF evaluation per edge.
 
     Each edge is evaluated on its near tail, t = F(-|e - mu| / s), so masses far from the mean are
     differences of small numbers (accurate) rather than of numbers close to one. A bin on one side of the
     mean has mass |t_b - t_a|; the one bin holding the mean has 1 - t_a - t_b.
     """
-    two_tails = TWO_TAILS[family]((edges - means).abs_().mul_(1.0 / scales))  # 2 F(-|x|)
-    mass = (two_tails[:, 1:] - two_tails[:, :-1]).abs_()
+    factor, two_tail = TWO_TAILS[family]
+    t = two_tail((edges - means).abs_().mul_(factor / scales))  # 2 F(-|x|) at every edge
+    mass = (t[:, 1:] - t[:, :-1]).abs_()
     centre = (torch.round(means) - edges[:, :1] - 0.5).to(torch.int64)  # column of the bin holding the mean
     inside = ((centre >= 0) & (centre < mass.shape[1])).reshape(-1)
     rows, cols = torch.nonzero(inside).reshape(-1), centre[inside].reshape(-1)
-    mass[rows, cols] = 2.0 - two_tails[rows, cols] - two_tails[rows, cols + 1]
-    return mass.mul_(0.5)
+    mass[rows, cols] = 2.0 - t[rows, cols] - t[rows, cols + 1]
+    return mass
 
 
 _WIDTHS = torch.tensor([2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256])
@@ -82,6 +85,14 @@ def _width_classes(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     """Window width of each symbol: the smallest class >= hi - lo + 1 (classes ~1.5x apart), at most 256."""
     span = (hi - lo + 1).clamp(2, MAX_WIDTH)
     return _WIDTHS[torch.searchsorted(_WIDTHS, span)]
+
+
+def _by_width(width: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, slice]]]:
+    """A permutation that sorts symbols by width class, and the (width, slice) of each class in it."""
+    order = torch.argsort(width, stable=True)
+    classes, counts = torch.unique_consecutive(width[order], return_counts=True)
+    bounds = [0, *torch.cumsum(counts, 0).tolist()]
+    return order, [(w, slice(a, b)) for w, a, b in zip(classes.tolist(), bounds[:-1], bounds[1:], strict=True)]
 
 
 def mixture_tables(mixture: DiscretizedMixture, mp: MixtureParams) -> list[TableGroup]:
@@ -97,15 +108,16 @@ def mixture_tables(mixture: DiscretizedMixture, mp: MixtureParams) -> list[Table
     width = _width_classes(lo, hi)
     centre = torch.round((weights * means).sum(0)).to(torch.int64)
     lo = torch.where(hi - lo + 1 > MAX_WIDTH, centre - MAX_WIDTH // 2, lo)
+    order, classes = _by_width(width)
+    half_weights, means, scales, lo = weights[:, order] * 0.5, means[:, order], scales[:, order], lo[order]
     groups = []
-    for w in torch.unique(width).tolist():
-        index = torch.nonzero(width == w).reshape(-1)
-        edges = (lo[index, None] + torch.arange(w + 1)).to(torch.float64) - 0.5  # (n, W + 1)
-        mass = torch.zeros(len(index), w, dtype=torch.float64)
+    for w, part in classes:
+        edges = (lo[part, None] + torch.arange(w + 1)).to(torch.float64) - 0.5  # (n, W + 1)
+        mass = torch.zeros(edges.shape[0], w, dtype=torch.float64)
         for c, family in enumerate(mixture.families):
-            mu, s = means[c, index, None], scales[c, index, None]
-            mass += weights[c, index, None] * bin_masses(family, edges, mu, s)
-        groups.append(TableGroup(index.numpy(), lo[index].numpy().astype(np.int32), _finish(mass)))
+            bm = two_bin_masses(family, edges, means[c, part, None], scales[c, part, None])
+            mass.addcmul_(half_weights[c, part, None], bm)
+        groups.append(TableGroup(order[part].numpy(), lo[part].numpy().astype(np.int32), _finish(mass)))
     return groups
 
 

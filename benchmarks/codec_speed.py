@@ -1,0 +1,104 @@
+"""Encode/decode seconds of licodec's Cheng 2020 models against CompressAI's cheng2020_attn, side by side on
+one 768x512 image, N=128, random weights, on this machine.
+
+    pip install compressai torch==2.13.0      # for this benchmark only (the pin keeps the CPU torch)
+    python benchmarks/codec_speed.py [--image kodim23.png] [--threads 2] [--repeat 2]
+
+Targets (issue 3): cheng2020-attn-ckbd decodes >= 10x faster than CompressAI's cheng2020_attn; the serial
+K=3 model decodes no slower than CompressAI's single-Gaussian serial model. licodec timings are the library
+calls `compress`/`decompress` (real files; model loading excluded); CompressAI's are its
+`compress`/`decompress` after `update()`.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from licodec.codec import compress, decompress
+from licodec.models import create_model
+
+KODAK = Path(__file__).resolve().parents[2] / "shared/data/kodak/kodim23.png"
+
+
+def load_image(path: str | None) -> np.ndarray:
+    if path or KODAK.exists():
+        return np.asarray(Image.open(path or KODAK).convert("RGB"))
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:512, 0:768]
+    base = np.stack([np.sin(xx / 17 + c) * 70 + np.cos(yy / 23) * 40 + 128 for c in range(3)], -1)
+    return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
+
+
+def timed(fn, repeat: int):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3) -> tuple[float, float, int]:
+    torch.manual_seed(0)
+    model = create_model(name, N=128, K=k).eval()
+    t_enc, data = timed(lambda: compress(rgb, model), repeat)
+    t_dec, out = timed(lambda: decompress(data, model), repeat)
+    assert out.shape == rgb.shape
+    return t_enc, t_dec, len(data)
+
+
+def bench_compressai(rgb: np.ndarray, repeat: int) -> tuple[float, float, int] | None:
+    try:
+        # CompressAI imports torchvision, whose compiled ops do not load beside the CPU torch 2.13 wheel;
+        # declaring the two op schemas it registers first lets the import succeed (FIELD-NOTES).
+        for schema in (
+            "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+            "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
+        ):
+            try:
+                name, signature = schema.split("(", 1)
+                torch.library.define(f"torchvision::{name}", "(" + signature)
+            except RuntimeError:
+                pass
+        from compressai.zoo import cheng2020_attn
+    except ImportError as e:
+        print(f"compressai not importable ({e}); pip install compressai torch==2.13.0")
+        return None
+    torch.manual_seed(0)
+    net = cheng2020_attn(quality=3, pretrained=False).eval()  # quality 1-3 use N=128
+    net.update(force=True)
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        t_enc, enc = timed(lambda: net.compress(x), repeat)
+        t_dec, _ = timed(lambda: net.decompress(enc["strings"], enc["shape"]), repeat)
+    size = sum(len(s[0]) for s in enc["strings"])
+    return t_enc, t_dec, size
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--image")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    rgb = load_image(args.image)
+    print(f"image {rgb.shape[1]}x{rgb.shape[0]}, N=128, random weights, threads={args.threads}, best of {args.repeat}")
+    rows = {}
+    ref = bench_compressai(rgb, args.repeat)
+    if ref:
+        rows["compressai cheng2020_attn (1 Gaussian, serial)"] = ref
+    for name, k in [("cheng2020-attn-ckbd", 3), ("cheng2020-attn", 3), ("cheng2020-attn", 1)]:
+        rows[f"licodec {name} K={k}"] = bench_licodec(name, rgb, args.repeat, k)
+    print(f"{'model':52s} {'encode s':>9s} {'decode s':>9s} {'bytes':>8s} {'decode speed-up':>16s}")
+    for label, (t_enc, t_dec, size) in rows.items():
+        ratio = f"x{ref[1] / t_dec:.2f}" if ref else "-"
+        print(f"{label:52s} {t_enc:9.2f} {t_dec:9.2f} {size:8d} {ratio:>16s}")
+
+
+if __name__ == "__main__":
+    main()
