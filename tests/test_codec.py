@@ -3,9 +3,9 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import ALL_MODELS, smooth_image, tiny_model
 from PIL import Image
 
+from conftest import ALL_MODELS, smooth_image, tiny_model
 from licodec.codec import IncompatibleError, compress, decompress, read_image, to_tensor, to_uint8
 from licodec.coding.container import unpack
 from licodec.latents import decompress_latents

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from licodec import __version__, cli_codec
+from licodec import __version__, cli_analysis, cli_codec
 from licodec.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, Formatter
 
 __all__ = ["CliError", "main"]
@@ -103,6 +103,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"licodec {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     cli_codec.add_commands(sub)
+    cli_analysis.add_commands(sub)
     add_train(sub)
     add_export(sub)
     return p

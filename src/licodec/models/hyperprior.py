@@ -65,12 +65,16 @@ class ContextHyperprior(nn.Module):
     def _gain(self, table: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         return table[quality][:, :, None, None]  # (B, M, 1, 1)
 
+    # The transforms run channels_last: oneDNN's convolutions are 10-20 % faster in that layout on CPU.
+
     def analysis(self, x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) in [0, 1] -> gain-scaled latent y, (B, M, H/16, W/16)."""
-        return self.g_a(x).float() * self._gain(self.gain, quality)
+        y = self.g_a(x.contiguous(memory_format=torch.channels_last)).float()
+        return y.contiguous() * self._gain(self.gain, quality)
 
     def synthesis(self, y_hat: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        return self.g_s((y_hat * self._gain(self.inv_gain, quality)).to(y_hat.dtype))
+        y = (y_hat * self._gain(self.inv_gain, quality)).contiguous(memory_format=torch.channels_last)
+        return self.g_s(y).contiguous()
 
     def mixture_params(self, hyper: torch.Tensor, ctx: torch.Tensor) -> MixtureParams:
         return self.mixture.split(self.entropy_parameters(torch.cat([hyper, ctx], dim=1)))
