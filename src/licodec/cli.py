@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from licodec import __version__, cli_analysis, cli_codec
+from licodec import __version__, cli_analysis, cli_codec, cli_eval
 from licodec.cli_common import EXIT_INTERRUPTED, EXIT_USAGE, CliError, Formatter
 
 __all__ = ["CliError", "main"]
@@ -95,7 +95,7 @@ def add_export(sub) -> None:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, usage exit code
-        raise CliError(f"{self.prog}: {message}", EXIT_USAGE)
+        raise CliError(f"{message} (see {self.prog} --help)", EXIT_USAGE)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -104,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     cli_codec.add_commands(sub)
     cli_analysis.add_commands(sub)
+    cli_eval.add_commands(sub)
     add_train(sub)
     add_export(sub)
     return p
