@@ -103,13 +103,14 @@ def test_two_gloo_processes_stay_identical_and_match_one_process(folder, tmp_pat
     assert single.returncode == 0, single.stderr[-3000:]
     a, b = load_checkpoint(tmp_path / "ddp" / "last.pt"), load_checkpoint(tmp_path / "one" / "last.pt")
     assert a["world"] == 2 and a["replicas_agree"]
-    initial = {k: v for k, v in load_initial(common).items()}
+    initial = load_initial()
     for key, value in b["model"].items():
-        moved = (value - initial[key]).abs().max()
-        assert (a["model"][key] - value).abs().max() <= 1e-3 * max(1.0, float(moved) * 10), key
+        moved = float((value - initial[key]).abs().max())
+        differ = float((a["model"][key] - value).abs().max())
+        assert differ <= 1e-5 + 1e-2 * moved, (key, differ, moved)  # float reduction order only
 
 
-def load_initial(common: list[str]) -> dict:
+def load_initial() -> dict:
     """The weights both runs started from (same seed, same builder)."""
     from licodec.models import create_model
 
