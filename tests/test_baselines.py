@@ -3,15 +3,14 @@ import csv
 import importlib.util
 import json
 import math
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from licodec import baselines, cli_eval
+from licodec import baselines, cli, cli_eval
 from licodec.baselines import CODECS, Codec, Jpeg420, WebP, get_codec, measure, run_baselines
-from licodec.cli_common import EXIT_IO, EXIT_USAGE, CliError
+from licodec.cli_common import EXIT_IO, EXIT_USAGE
 from licodec.metrics import bpp, psnr
 from licodec.results import Measurement, RDCurve, curve_from_measurements, load_curve, save_curve
 
@@ -29,15 +28,7 @@ def gradient(height: int = 48, width: int = 64, seed: int = 0) -> np.ndarray:
 
 
 def run_cli(argv: list[str]) -> int:
-    """What ``licodec.cli.main`` does, on a parser holding only the evaluation commands."""
-    parser = argparse.ArgumentParser(prog="licodec")
-    cli_eval.add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except CliError as e:
-        print(f"licodec: error: {e}", file=sys.stderr)
-        return e.code
+    return cli.main(argv)
 
 
 @pytest.fixture(params=list(CODECS))

@@ -1,29 +1,19 @@
-import argparse
 import math
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
-from licodec import cli_eval
+from licodec import cli
 from licodec.bdrate import bd_psnr, bd_quality, bd_rate, bd_table, format_table
-from licodec.cli_common import EXIT_IO, EXIT_USAGE, CliError
+from licodec.cli_common import EXIT_IO, EXIT_USAGE
 from licodec.results import RDCurve, save_curve
 
 bjontegaard = pytest.importorskip("bjontegaard")
 
 
 def run_cli(argv: list[str]) -> int:
-    """What ``licodec.cli.main`` does, on a parser holding only the evaluation commands."""
-    parser = argparse.ArgumentParser(prog="licodec")
-    cli_eval.add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except CliError as e:
-        print(f"licodec: error: {e}", file=sys.stderr)
-        return e.code
+    return cli.main(argv)
 
 
 def synthetic_curve(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:

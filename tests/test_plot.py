@@ -1,11 +1,8 @@
-import argparse
-import sys
-
 import pytest
 from PIL import Image
 
-from licodec import cli_eval
-from licodec.cli_common import EXIT_IO, EXIT_USAGE, CliError
+from licodec import cli
+from licodec.cli_common import EXIT_IO, EXIT_USAGE
 from licodec.results import RDCurve, save_curve
 
 pytest.importorskip("matplotlib")
@@ -15,15 +12,7 @@ EXPECTED_SIZE = (round(FIGSIZE[0] * DPI), round(FIGSIZE[1] * DPI))
 
 
 def run_cli(argv: list[str]) -> int:
-    """What ``licodec.cli.main`` does, on a parser holding only the evaluation commands."""
-    parser = argparse.ArgumentParser(prog="licodec")
-    cli_eval.add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except CliError as e:
-        print(f"licodec: error: {e}", file=sys.stderr)
-        return e.code
+    return cli.main(argv)
 
 
 def curves() -> list[RDCurve]:
