@@ -5,7 +5,8 @@ one 768x512 image, N=128, random weights, on this machine.
     python benchmarks/codec_speed.py [--image kodim23.png] [--threads 2] [--repeat 2]
 
 Targets (issue 3): cheng2020-attn-ckbd decodes >= 10x faster than CompressAI's cheng2020_attn; the serial
-K=3 model decodes no slower than CompressAI's single-Gaussian serial model. licodec timings are the library
+K=3 model decodes no slower than CompressAI's single-Gaussian serial model. The last row runs the synthesis
+transform in bfloat16 (`licodec decode --fast`). licodec timings are the library
 calls `compress`/`decompress` (real files; model loading excluded); CompressAI's are its
 `compress`/`decompress` after `update()`.
 """
@@ -42,11 +43,11 @@ def timed(fn, repeat: int):
     return best, out
 
 
-def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3) -> tuple[float, float, int]:
+def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3, fast: bool = False):
     torch.manual_seed(0)
     model = create_model(name, N=128, K=k).eval()
     t_enc, data = timed(lambda: compress(rgb, model), repeat)
-    t_dec, out = timed(lambda: decompress(data, model), repeat)
+    t_dec, out = timed(lambda: decompress(data, model, fast=fast), repeat)
     assert out.shape == rgb.shape
     return t_enc, t_dec, len(data)
 
@@ -94,6 +95,9 @@ def main() -> None:
         rows["compressai cheng2020_attn (1 Gaussian, serial)"] = ref
     for name, k in [("cheng2020-attn-ckbd", 3), ("cheng2020-attn", 3), ("cheng2020-attn", 1)]:
         rows[f"licodec {name} K={k}"] = bench_licodec(name, rgb, args.repeat, k)
+    rows["licodec cheng2020-attn-ckbd K=3, bf16 synthesis (--fast)"] = bench_licodec(
+        "cheng2020-attn-ckbd", rgb, args.repeat, 3, fast=True
+    )
     print(f"{'model':52s} {'encode s':>9s} {'decode s':>9s} {'bytes':>8s} {'decode speed-up':>16s}")
     for label, (t_enc, t_dec, size) in rows.items():
         ratio = f"x{ref[1] / t_dec:.2f}" if ref else "-"

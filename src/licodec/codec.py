@@ -110,13 +110,15 @@ def read_header(data: bytes) -> Header:
 
 
 @torch.no_grad()
-def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False) -> np.ndarray:
+def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False, fast: bool = False) -> np.ndarray:
     """Decode .lic bytes with ``model`` -> (H, W, 3) uint8, or (H, W) for greyscale sources.
 
     The decoded latents are bit-exact whatever the thread count or CPU (see entropy/tables.py). The
     synthesis transform then runs on oneDNN, whose float rounding depends on the thread count: pixels may
     differ by one level between thread counts, as with other float decoders. ``deterministic=True`` uses
     PyTorch's native convolutions instead, which give the same image for any thread count (slower).
+    ``fast=True`` runs the synthesis in bfloat16 (about 3x faster on CPUs with AVX512-BF16): the latents are
+    the same, the pixels differ slightly from the float32 reconstruction.
     Raises ContainerError for a damaged file and IncompatibleError when ``model`` did not write it.
     """
     header, sections = unpack(data)
@@ -138,8 +140,8 @@ def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False)
         y_hat = decompress_latents(model, sections, y_shape)
     except (CodingError, ValueError, KeyError, OverflowError) as e:
         raise ContainerError(f"entropy-coded data does not decode: {e}") from e
-    with _onednn(enabled=not deterministic):
-        x_hat = model.synthesis(y_hat, torch.tensor([header.quality]))
+    with _onednn(enabled=not deterministic), torch.autocast("cpu", torch.bfloat16, enabled=fast):
+        x_hat = model.synthesis(y_hat, torch.tensor([header.quality])).float()
     rgb = to_uint8(x_hat, header.height, header.width)
     if header.channels == 1:
         return np.asarray(Image.fromarray(rgb).convert("L"))

@@ -48,8 +48,18 @@ def create_model(name: str, **config) -> nn.Module:
 
 
 def weights_fingerprint(model: nn.Module) -> bytes:
-    """8 bytes of SHA-256 over the float32 weights: a file records which weights wrote it."""
-    return state_fingerprint(model.state_dict())
+    """8 bytes of SHA-256 over the float32 weights: a file records which weights wrote it.
+
+    Cached on the model until any parameter or buffer is modified (tensor version counters).
+    """
+    state = model.state_dict()
+    versions = tuple((k, v.data_ptr(), v._version) for k, v in state.items())
+    cached = getattr(model, "_fingerprint_cache", None)
+    if cached is not None and cached[0] == versions:
+        return cached[1]
+    digest = state_fingerprint(state)
+    object.__setattr__(model, "_fingerprint_cache", (versions, digest))
+    return digest
 
 
 def state_fingerprint(state_dict: dict) -> bytes:
