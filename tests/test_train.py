@@ -51,6 +51,14 @@ def test_training_reduces_loss_and_logs(folder, tmp_path):
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
 
 
+def test_validation_measures_real_files(folder, tmp_path):
+    train(config(folder, tmp_path / "run", steps=2, val_holdout=1, val_every=2))
+    rows = (tmp_path / "run" / "val.csv").read_text().splitlines()
+    assert rows[0] == "step,quality,bpp,bpp_estimated,psnr_rgb,ms_ssim"
+    assert [r.split(",")[:2] for r in rows[1:]] == [["2", "1"], ["2", "2"]]
+    assert all(float(r.split(",")[2]) > 0 for r in rows[1:])
+
+
 def test_resume_continues_exactly(folder, tmp_path):
     straight = load_checkpoint(train(config(folder, tmp_path / "a", steps=6)))
     train(config(folder, tmp_path / "b", steps=3))

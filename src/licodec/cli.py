@@ -20,7 +20,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         crop=args.crop, lr=args.lr, lr_drop_step=args.lr_drop_step, clip=args.clip, seed=args.seed,
         threads=args.threads, workers=args.workers, downscale_jpeg=not args.no_downscale_jpeg,
         mixed_precision=not args.fp32, quantization=args.quantization, channels_last=not args.no_channels_last,
-        checkpoint_seconds=args.checkpoint_minutes * 60, val_holdout=args.val_holdout,
+        checkpoint_seconds=args.checkpoint_minutes * 60, val=args.val, val_holdout=args.val_holdout,
         val_every=args.val_every, device=args.device, progress=not args.no_progress,
     )  # fmt: skip
     try:
@@ -60,7 +60,8 @@ def add_train(sub) -> None:
     p.add_argument("--fp32", action="store_true", help="disable bf16 autocast of the transforms")
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
-    p.add_argument("--val-holdout", type=int, default=0, help="validate on the folder's last N images")
+    p.add_argument("--val", help="folder of validation images (real files at every rate point)")
+    p.add_argument("--val-holdout", type=int, default=0, help="or validate on the training folder's last N images")
     p.add_argument("--val-every", type=int, default=2000, help="steps between validations")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue exactly from OUT/last.pt")

@@ -47,8 +47,10 @@ class TrainConfig:
     mixed_precision: bool = True  # bf16 autocast on the transforms; entropy models stay fp32
     channels_last: bool = True
     checkpoint_seconds: float = 300.0
-    val_holdout: int = 0  # the last N images of the folder validate instead of train
-    val_every: int = 2000
+    val: str | None = None  # folder of validation images (or use val_holdout)
+    val_holdout: int = 0  # the last N images of the training folder validate instead of train
+    val_every: int = 2000  # steps between validations with real files (0: never)
+    val_images: int = 8  # at most this many validation images
     device: str = "cpu"
     progress: bool = True
 
@@ -134,6 +136,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         raise ValueError(f"{len(lambdas)} lambdas given for a model with {rates} rate points")
     files = list_images(cfg.data)
     train_files = files[: len(files) - cfg.val_holdout] if cfg.val_holdout else files
+    val_files = (list_images(cfg.val) if cfg.val else files[len(train_files) :])[: cfg.val_images]
     batches = CropBatches(train_files, cfg.crop, cfg.batch, rates, cfg.seed, rank, world, cfg.downscale_jpeg)
     loader = torch.utils.data.DataLoader(
         batches, batch_size=None, sampler=range(step, cfg.steps), num_workers=cfg.workers,
@@ -198,6 +201,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             log.write(**row)  # fmt: skip
             bar.update(1)
             bar.set_postfix(loss=f"{row['loss']:.3f}", bpp=f"{row['bpp']:.3f}", psnr=f"{psnr:.2f}")
+        if rank == 0 and val_files and cfg.val_every and step % cfg.val_every == 0:
+            validate(model, val_files, step, out / "val.csv")
         if _agree(time.time() - last_save > cfg.checkpoint_seconds or step == cfg.steps, world):
             checkpoint()
             last_save = time.time()
@@ -205,6 +210,30 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     if world > 1:
         dist.barrier()
     return ckpt_path
+
+
+def validate(model: torch.nn.Module, files: list[Path], step: int, path: Path) -> list[dict]:
+    """Compress and decompress each validation image at every rate point with real files; append the means
+    (bpp from the bytes written, PSNR and MS-SSIM of the decoded image) to ``path``."""
+    from licodec.evaluate import evaluate_image
+
+    model.eval()
+    rows = []
+    try:
+        for q in range(model.rates):
+            results = [evaluate_image(model, f, q) for f in files]
+            rows.append({"step": step, "quality": q + 1, **{
+                k: round(float(np.mean([getattr(r, k) for r in results])), 5)
+                for k in ("bpp", "bpp_estimated", "psnr_rgb", "ms_ssim")}})  # fmt: skip
+    finally:
+        model.train()
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 def _agree(flag: bool, world: int) -> bool:
