@@ -61,6 +61,19 @@ class ResidualBlock(nn.Module):
         return out + (x if self.skip is None else self.skip(x))
 
 
+class ConcatenatedResidualBlock(nn.Module):
+    """Fu et al. 2023's concatenated residual block: two residual blocks in series, plus a shortcut around
+    both, x + RB(RB(x)), which eases the flow of low-level information through deep transforms."""
+
+    def __init__(self, in_ch: int, out_ch: int):
+        super().__init__()
+        self.blocks = nn.Sequential(ResidualBlock(in_ch, out_ch), ResidualBlock(out_ch, out_ch))
+        self.skip = conv1x1(in_ch, out_ch) if in_ch != out_ch else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x) + (x if self.skip is None else self.skip(x))
+
+
 class ResidualBlockWithStride(nn.Module):
     """Downsampling by 2: strided 3x3 conv, leaky ReLU, 3x3 conv, GDN; strided 1x1 shortcut.
 

@@ -39,11 +39,13 @@ class TableGroup:
 
 
 def canonical_mixture(mp: MixtureParams) -> MixtureParams:
-    """Quantize parameters to a coarse grid (means 1/64, scales 1/16 octave, weights 1/1024) in float64."""
+    """Quantize parameters to a coarse grid (means 1/64, scales 1/16 octave, weights 1/1024, renormalized) in
+    float64. Weights are (B, K, ...) with components on dim 1."""
     mp = mp.to(torch.float64)
     means = torch.round(mp.means * 64) / 64
     scales = torch.exp2(torch.round(torch.log2(mp.scales) * 16) / 16)
-    weights = torch.round(mp.weights * 1024) / 1024
+    weights = torch.round(mp.weights * 1024)
+    weights = weights / weights.sum(dim=1, keepdim=True)  # rounded weights must still sum to one (exact division)
     return MixtureParams(weights, means, scales)
 
 

@@ -23,23 +23,25 @@ from licodec.layers import (
 from licodec.models.hyperprior import ContextHyperprior
 from licodec.models.registry import register
 
+Block = type[nn.Module]  # a residual block class taking (in_ch, out_ch): ResidualBlock, or Fu et al.'s CRB
 
-def analysis(n: int, attention: bool) -> nn.Sequential:
+
+def analysis(n: int, attention: bool, block: Block = ResidualBlock) -> nn.Sequential:
     attn = [AttentionBlock(n)] if attention else []
     return nn.Sequential(
-        ResidualBlockWithStride(3, n), ResidualBlock(n, n),
-        ResidualBlockWithStride(n, n), *attn, ResidualBlock(n, n),
-        ResidualBlockWithStride(n, n), ResidualBlock(n, n),
+        ResidualBlockWithStride(3, n), block(n, n),
+        ResidualBlockWithStride(n, n), *attn, block(n, n),
+        ResidualBlockWithStride(n, n), block(n, n),
         conv3x3(n, n, stride=2), *attn,
     )  # fmt: skip
 
 
-def synthesis(n: int, attention: bool) -> nn.Sequential:
+def synthesis(n: int, attention: bool, block: Block = ResidualBlock) -> nn.Sequential:
     return nn.Sequential(
-        *([AttentionBlock(n)] if attention else []), ResidualBlock(n, n),
-        ResidualBlockUpsample(n, n), ResidualBlock(n, n),
-        ResidualBlockUpsample(n, n), *([AttentionBlock(n)] if attention else []), ResidualBlock(n, n),
-        ResidualBlockUpsample(n, n), ResidualBlock(n, n),
+        *([AttentionBlock(n)] if attention else []), block(n, n),
+        ResidualBlockUpsample(n, n), block(n, n),
+        ResidualBlockUpsample(n, n), *([AttentionBlock(n)] if attention else []), block(n, n),
+        ResidualBlockUpsample(n, n), block(n, n),
         SubpelConv(n, 3, 2),
     )  # fmt: skip
 
@@ -71,12 +73,14 @@ def entropy_parameters(n: int, mixture: DiscretizedMixture) -> nn.Sequential:
     )  # fmt: skip
 
 
-def cheng2020(N: int, K: int, rates: int, attention: bool, checkerboard: bool) -> ContextHyperprior:
-    mixture = DiscretizedMixture.gaussian(K)
+def cheng2020(N: int, K: int, rates: int, attention: bool, checkerboard: bool, block: Block = ResidualBlock,
+              mixture: DiscretizedMixture | None = None) -> ContextHyperprior:  # fmt: skip
+    """The Cheng 2020 composition; later papers swap the residual block and the mixture."""
+    mixture = mixture or DiscretizedMixture.gaussian(K)
     context = (CheckerboardContext if checkerboard else SerialContext)(N, 2 * N)
     return ContextHyperprior(
-        g_a=analysis(N, attention),
-        g_s=synthesis(N, attention),
+        g_a=analysis(N, attention, block),
+        g_s=synthesis(N, attention, block),
         h_a=hyper_analysis(N),
         h_s=hyper_synthesis(N),
         context=context,
