@@ -96,6 +96,23 @@ def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(folder, tmp_path)
     assert load_checkpoint(out / "last.pt")["step"] == saved + 3
 
 
+def test_sigterm_writes_a_checkpoint_at_the_current_step(folder, tmp_path):
+    out = tmp_path / "run"
+    args = ["--data", str(folder), "--out", str(out), "--N", "8", "--rates", "2", "--steps", "100000",
+            "--batch-size", "2", "--crop", "64", "--workers", "0", "--no-progress", "--fp32",
+            "--checkpoint-minutes", "60"]  # fmt: skip
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = out / "log.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 4):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    logged = len(log.read_text().splitlines()) - 1
+    assert load_checkpoint(out / "last.pt")["step"] == logged  # nothing lost
+
+
 def test_two_gloo_processes_stay_identical_and_match_one_process(folder, tmp_path):
     common = ["--data", str(folder), "--N", "8", "--rates", "2", "--steps", "3", "--batch-size", "4", "--crop",
               "64", "--workers", "0", "--no-progress", "--fp32", "--no-channels-last", "--quantization", "ste",

@@ -9,6 +9,7 @@ process with batch P*B.
 import csv
 import os
 import random
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -168,6 +169,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                 "world": world, "replicas_agree": agree, "commands": commands,
             })  # fmt: skip
 
+    stop = _StopRequest()
     for x, quality in loader:
         lr = learning_rate(cfg, step)
         for group in optimizer.param_groups:
@@ -203,9 +205,14 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             bar.set_postfix(loss=f"{row['loss']:.3f}", bpp=f"{row['bpp']:.3f}", psnr=f"{psnr:.2f}")
         if rank == 0 and val_files and cfg.val_every and step % cfg.val_every == 0:
             validate(model, val_files, step, out / "val.csv")
-        if _agree(time.time() - last_save > cfg.checkpoint_seconds or step == cfg.steps, world):
+        due = time.time() - last_save > cfg.checkpoint_seconds or step == cfg.steps
+        stopping = _agree(stop.requested, world)
+        if stopping or _agree(due, world):
             checkpoint()
             last_save = time.time()
+        if stopping:
+            print(f"stopped by signal at step {step}; checkpoint written", file=sys.stderr)
+            break
     bar.close()
     if world > 1:
         dist.barrier()
@@ -234,6 +241,18 @@ def validate(model: torch.nn.Module, files: list[Path], step: int, path: Path) -
             writer.writeheader()
         writer.writerows(rows)
     return rows
+
+
+class _StopRequest:
+    """SIGTERM / SIGINT ask the loop to write a checkpoint and leave after the current step."""
+
+    def __init__(self):
+        self.requested = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._request)
+
+    def _request(self, signum, frame) -> None:
+        self.requested = True
 
 
 def _agree(flag: bool, world: int) -> bool:
