@@ -132,3 +132,10 @@ def test_sixteen_bit_grey_is_scaled_to_eight_bits():
     source = read_image(_png(Image.fromarray(values)))
     assert source.channels == 1
     assert source.rgb[..., 0].max() == round(63000 / 257)
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_no_module_is_shared_between_two_places(name):
+    model = tiny_model(name)
+    named = list(model.named_modules(remove_duplicate=False))
+    assert len(named) == len(list(model.named_modules())), "a module instance is used twice"

@@ -16,10 +16,10 @@ def conv1x1(in_ch: int, out_ch: int) -> nn.Conv2d:
 
 
 class SubpelConv(nn.Sequential):
-    """3x3 convolution to r^2 times the channels, then pixel shuffle: sub-pixel upsampling by r."""
+    """k x k convolution to r^2 times the channels, then pixel shuffle: sub-pixel upsampling by r."""
 
-    def __init__(self, in_ch: int, out_ch: int, r: int = 2):
-        super().__init__(nn.Conv2d(in_ch, out_ch * r * r, 3, padding=1), nn.PixelShuffle(r))
+    def __init__(self, in_ch: int, out_ch: int, r: int = 2, k: int = 3):
+        super().__init__(nn.Conv2d(in_ch, out_ch * r * r, k, padding=k // 2), nn.PixelShuffle(r))
 
 
 class GDN(nn.Module):
@@ -94,14 +94,15 @@ class ResidualBlockWithStride(nn.Module):
 
 
 class ResidualBlockUpsample(nn.Module):
-    """Upsampling by 2: sub-pixel conv, leaky ReLU, 3x3 conv, IGDN; sub-pixel shortcut."""
+    """Upsampling by 2: sub-pixel conv, leaky ReLU, 3x3 conv, IGDN; sub-pixel shortcut (3x3 as in Cheng 2020,
+    or 1x1 as in Fu et al.'s light decoders)."""
 
-    def __init__(self, in_ch: int, out_ch: int):
+    def __init__(self, in_ch: int, out_ch: int, shortcut_kernel: int = 3):
         super().__init__()
         self.subpel = SubpelConv(in_ch, out_ch)
         self.conv = conv3x3(out_ch, out_ch)
         self.igdn = GDN(out_ch, inverse=True)
-        self.upsample = SubpelConv(in_ch, out_ch)
+        self.upsample = SubpelConv(in_ch, out_ch, k=shortcut_kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.igdn(self.conv(F.leaky_relu(self.subpel(x))))
@@ -156,3 +157,70 @@ class MaskedConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv2d(x, self.masked_weight().to(x.dtype), self.bias.to(x.dtype), padding=self.padding)
+
+
+class BottleneckResidual(nn.Module):
+    """1x1 (halve) -> k x k -> 1x1 (restore) with an identity path: a branch of the multi-scale block."""
+
+    def __init__(self, channels: int, k: int):
+        super().__init__()
+        half = channels // 2
+        self.body = nn.Sequential(
+            conv1x1(channels, half), nn.ReLU(), nn.Conv2d(half, half, k, padding=k // 2), nn.ReLU(),
+            conv1x1(half, channels),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class MultiScaleResidualBlock(nn.Module):
+    """Fu et al. 2022's MSRB: parallel 3x3 and 5x5 residual branches, crossed twice.
+
+    x -> B3 -> a        [a, b] -> 1x1 + GDN -> B3 -> c
+    x -> B5 -> b        [b, a] -> 1x1 + GDN -> B5 -> d        out = x + 1x1([c, d])
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        n = channels
+        self.first3, self.first5 = BottleneckResidual(n, 3), BottleneckResidual(n, 5)
+        self.fuse_a = nn.Sequential(conv1x1(2 * n, n), GDN(n))
+        self.fuse_b = nn.Sequential(conv1x1(2 * n, n), GDN(n))
+        self.second3, self.second5 = BottleneckResidual(n, 3), BottleneckResidual(n, 5)
+        self.out = conv1x1(2 * n, n)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.first3(x), self.first5(x)
+        c = self.second3(self.fuse_a(torch.cat([a, b], dim=1)))
+        d = self.second5(self.fuse_b(torch.cat([b, a], dim=1)))
+        return x + self.out(torch.cat([c, d], dim=1))
+
+
+class ImportanceMap(nn.Module):
+    """A map in (0, 1), one value per latent element, computed from the analysis features one scale above
+    the latent: strided conv + GDN, three residual units around a shortcut, sigmoid (Fu et al. 2022)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.down = nn.Sequential(conv3x3(channels, channels, stride=2), GDN(channels))
+        self.body = nn.Sequential(*(ResidualUnit(channels) for _ in range(3)))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        h = self.down(features)
+        return torch.sigmoid(h + self.body(h))
+
+
+class PostQuantizationFilter(nn.Module):
+    """y_hat + f(y_hat): a small 2-D filter that learns to undo part of the quantization error before the
+    synthesis transform, in the spirit of HEVC's sample-adaptive offset (Fu et al. 2022)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            conv3x3(channels, channels), nn.LeakyReLU(), conv3x3(channels, channels), nn.LeakyReLU(),
+            conv3x3(channels, channels),
+        )  # fmt: skip
+
+    def forward(self, y_hat: torch.Tensor) -> torch.Tensor:
+        return y_hat + self.body(y_hat)

@@ -27,12 +27,14 @@ Block = type[nn.Module]  # a residual block class taking (in_ch, out_ch): Residu
 
 
 def analysis(n: int, attention: bool, block: Block = ResidualBlock) -> nn.Sequential:
-    attn = [AttentionBlock(n)] if attention else []
+    def attn() -> list[nn.Module]:  # a new module at each place: the two attention blocks do not share weights
+        return [AttentionBlock(n)] if attention else []
+
     return nn.Sequential(
         ResidualBlockWithStride(3, n), block(n, n),
-        ResidualBlockWithStride(n, n), *attn, block(n, n),
+        ResidualBlockWithStride(n, n), *attn(), block(n, n),
         ResidualBlockWithStride(n, n), block(n, n),
-        conv3x3(n, n, stride=2), *attn,
+        conv3x3(n, n, stride=2), *attn(),
     )  # fmt: skip
 
 
@@ -73,14 +75,13 @@ def entropy_parameters(n: int, mixture: DiscretizedMixture) -> nn.Sequential:
     )  # fmt: skip
 
 
-def cheng2020(N: int, K: int, rates: int, attention: bool, checkerboard: bool, block: Block = ResidualBlock,
-              mixture: DiscretizedMixture | None = None) -> ContextHyperprior:  # fmt: skip
-    """The Cheng 2020 composition; later papers swap the residual block and the mixture."""
-    mixture = mixture or DiscretizedMixture.gaussian(K)
+def with_entropy_model(N: int, g_a: nn.Module, g_s: nn.Module, mixture: DiscretizedMixture, rates: int,
+                       checkerboard: bool) -> ContextHyperprior:  # fmt: skip
+    """Cheng 2020's hyperprior, context model and entropy parameters around the given transforms."""
     context = (CheckerboardContext if checkerboard else SerialContext)(N, 2 * N)
     return ContextHyperprior(
-        g_a=analysis(N, attention, block),
-        g_s=synthesis(N, attention, block),
+        g_a=g_a,
+        g_s=g_s,
         h_a=hyper_analysis(N),
         h_s=hyper_synthesis(N),
         context=context,
@@ -90,6 +91,14 @@ def cheng2020(N: int, K: int, rates: int, attention: bool, checkerboard: bool, b
         hyper_channels=N,
         rates=rates,
     )
+
+
+def cheng2020(N: int, K: int, rates: int, attention: bool, checkerboard: bool, block: Block = ResidualBlock,
+              mixture: DiscretizedMixture | None = None) -> ContextHyperprior:  # fmt: skip
+    """The Cheng 2020 composition; later papers swap the residual block and the mixture."""
+    mixture = mixture or DiscretizedMixture.gaussian(K)
+    return with_entropy_model(N, analysis(N, attention, block), synthesis(N, attention, block), mixture, rates,
+                              checkerboard)  # fmt: skip
 
 
 @register("cheng2020-anchor", N=128, K=3, rates=1)
