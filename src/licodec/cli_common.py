@@ -17,4 +17,10 @@ class CliError(Exception):
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    """Shows defaults, except where there is none to show or the help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False) or "default" in text:
+            return text
+        return super()._get_help_string(action)
