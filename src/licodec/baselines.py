@@ -43,10 +43,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from licodec.data import list_images
 from licodec.results import Measurement, RDCurve, curve_from_measurements, save_curve
 
 Setting = int | float
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
 
 def _probe_image(height: int = 48, width: int = 64) -> np.ndarray:
@@ -384,16 +384,6 @@ def get_codec(name: str) -> Codec:
     if name not in CODECS:
         raise ValueError(f"unknown codec {name!r}; valid: {', '.join(CODECS)}")
     return CODECS[name]()
-
-
-def list_images(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no such folder: {folder}")
-    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not images:
-        raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return images
 
 
 def measure(codec: Codec, rgb: np.ndarray, setting: Setting) -> Measurement:
