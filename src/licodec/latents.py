@@ -25,8 +25,9 @@ CodeStep = Callable[[list[TableGroup], torch.Tensor], np.ndarray]
 
 @contextmanager
 def single_thread():
-    """The entropy path runs many small float64 ops: on 2 cores, OpenMP threads make it several times slower
-    (measured in benchmarks/entropy_coding.py), and one thread also pins the float64 results."""
+    """Table building runs many small float64 ops: on 2 cores, OpenMP threads make it several times slower
+    (measured in benchmarks/entropy_coding.py). The float64 networks (h_s, entropy parameters) keep the
+    caller's threads: their thread-dependent rounding is absorbed by the canonical parameters."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -68,7 +69,8 @@ def walk_schedule(model: ContextHyperprior, hyper: torch.Tensor, code: CodeStep)
         ctx = model.context.gather(y_buffer, positions)  # (P, C_ctx)
         features = torch.cat([hyper_flat[:, positions].t(), ctx], dim=1)  # (P, C_h + C_ctx)
         params = _pointwise_float64(model.entropy_parameters, features).t()[None]  # (1, Pe*M, P)
-        groups = mixture_tables(model.mixture, model.mixture.split(params))
+        with single_thread():
+            groups = mixture_tables(model.mixture, model.mixture.split(params))
         values = code(groups, positions)
         flat[:, positions] = torch.from_numpy(values).reshape(m, len(positions)).to(torch.float64)
     return y_buffer
@@ -89,7 +91,7 @@ def compress_latents(model: ContextHyperprior, y: torch.Tensor) -> tuple[list[by
 
     with single_thread():
         z_coder.encode(z_int, factorized_tables(model.density_z, tuple(z_hat.shape[1:])))
-        y_hat = walk_schedule(model, hyper=_float64_call(model.h_s, z_hat), code=code)
+    y_hat = walk_schedule(model, hyper=_float64_call(model.h_s, z_hat), code=code)
     return [z_coder.finish(), y_coder.finish()], y_hat.float()
 
 
@@ -106,5 +108,5 @@ def decompress_latents(model: ContextHyperprior, sections: list[bytes], y_shape:
 
     with single_thread():
         z_int = Decoder(sections[0]).decode(n_z, factorized_tables(model.density_z, z_shape))
-        z_hat = torch.from_numpy(z_int.astype(np.float32)).reshape(1, *z_shape)
-        return walk_schedule(model, _float64_call(model.h_s, z_hat), code).float()
+    z_hat = torch.from_numpy(z_int.astype(np.float32)).reshape(1, *z_shape)
+    return walk_schedule(model, _float64_call(model.h_s, z_hat), code).float()
