@@ -139,3 +139,11 @@ def test_no_module_is_shared_between_two_places(name):
     model = tiny_model(name)
     named = list(model.named_modules(remove_duplicate=False))
     assert len(named) == len(list(model.named_modules())), "a module instance is used twice"
+
+
+def test_oversized_image_is_refused_before_any_work(monkeypatch):
+    import licodec.codec as codec
+
+    monkeypatch.setattr(codec, "MAX_CODEC_PIXELS", 100)
+    with pytest.raises(codec.ImageError, match="megapixels"):
+        compress(smooth_image(11, 10), tiny_model("cheng2020-anchor-ckbd"))

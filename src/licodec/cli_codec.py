@@ -90,7 +90,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
         if image.dropped_alpha:
             _log(f"{src}: warning: alpha channel dropped (licodec codes colour only)")
         start = time.perf_counter()
-        data = codec.compress(image, model, quality)
+        try:
+            data = codec.compress(image, model, quality)
+        except codec.ImageError as e:
+            raise CliError(f"{src}: {e}", EXIT_IO) from e
         seconds = time.perf_counter() - start
         _write_output(dst, data, args.force)
         h, w = image.rgb.shape[:2]

@@ -23,6 +23,9 @@ from licodec.latents import compress_latents, decompress_latents
 from licodec.models import weights_fingerprint
 
 Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond what the container can hold
+# The transforms run on the whole image at once (no tiling yet): their activations need roughly 250 bytes
+# per pixel at N=64, so larger images are refused with a clear error instead of exhausting memory.
+MAX_CODEC_PIXELS = 64 * 1024 * 1024
 
 
 class ImageError(ValueError):
@@ -96,11 +99,14 @@ def check_quality(model: torch.nn.Module, quality: int | None) -> int:
 def compress(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int | None = None) -> bytes:
     """Encode an image (SourceImage or (H, W, 3) uint8 RGB) into the bytes of a .lic file."""
     source = image if isinstance(image, SourceImage) else SourceImage(image, 3, False)
+    h, w = source.rgb.shape[:2]
+    if h * w > MAX_CODEC_PIXELS:
+        raise ImageError(f"{w}x{h} is {h * w / 1e6:.0f} megapixels; licodec codes up to "
+                         f"{MAX_CODEC_PIXELS / 1e6:.0f} megapixels (no tiling yet)")  # fmt: skip
     q = check_quality(model, quality)
     x, pad_b, pad_r = to_tensor(source.rgb, model.downsampling)
     y = model.analysis(x, torch.tensor([q]))
     sections, _ = compress_latents(model, y)
-    h, w = source.rgb.shape[:2]
     header = Header(model_name(model), weights_fingerprint(model), q, source.channels, w, h, pad_b, pad_r)
     return pack(header, sections)
 
