@@ -12,12 +12,12 @@ calls `compress`/`decompress` (real files; model loading excluded); CompressAI's
 """
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+from timing import best_of
 
 from licodec.codec import compress, decompress
 from licodec.models import create_model
@@ -34,20 +34,11 @@ def load_image(path: str | None) -> np.ndarray:
     return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
 
 
-def timed(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
 def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3, fast: bool = False):
     torch.manual_seed(0)
     model = create_model(name, N=128, K=k).eval()
-    t_enc, data = timed(lambda: compress(rgb, model), repeat)
-    t_dec, out = timed(lambda: decompress(data, model, fast=fast), repeat)
+    t_enc, data = best_of(repeat, lambda: compress(rgb, model))
+    t_dec, out = best_of(repeat, lambda: decompress(data, model, fast=fast))
     assert out.shape == rgb.shape
     return t_enc, t_dec, len(data)
 
@@ -74,8 +65,8 @@ def bench_compressai(rgb: np.ndarray, repeat: int) -> tuple[float, float, int] |
     net.update(force=True)
     x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
     with torch.no_grad():
-        t_enc, enc = timed(lambda: net.compress(x), repeat)
-        t_dec, _ = timed(lambda: net.decompress(enc["strings"], enc["shape"]), repeat)
+        t_enc, enc = best_of(repeat, lambda: net.compress(x))
+        t_dec, _ = best_of(repeat, lambda: net.decompress(enc["strings"], enc["shape"]))
     size = sum(len(s[0]) for s in enc["strings"])
     return t_enc, t_dec, size
 

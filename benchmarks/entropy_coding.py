@@ -10,11 +10,11 @@ Targets (issue 2): build tables + encode <= 0.3 s, build tables + decode <= 0.5 
 """
 
 import argparse
-import time
 
 import constriction
 import numpy as np
 import torch
+from timing import best_of
 
 from licodec.coding.coder import Decoder, Encoder
 from licodec.entropy import DiscretizedMixture, MixtureParams
@@ -36,15 +36,6 @@ def synthetic_latent(c: int, p: int, k: int, seed: int = 0):
     scale = torch.gather(s[0], 0, comp[None])[0]
     y = torch.round(mean + scale * torch.randn(c, p, generator=gen))
     return MixtureParams(w, mu, s), y, mean, scale
-
-
-def best_of(repeat: int, fn) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def main() -> None:
