@@ -96,17 +96,21 @@ def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(folder, tmp_path)
     assert load_checkpoint(out / "last.pt")["step"] == saved + 3
 
 
-def test_sigterm_writes_a_checkpoint_at_the_current_step(folder, tmp_path):
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_sigterm_writes_a_checkpoint_at_the_current_step(folder, tmp_path, workers):
+    """The signal goes to the whole process group, as `pkill -f` or Ctrl-C would: data-loading workers
+    receive it too and must not take the trainer down before it checkpoints."""
     out = tmp_path / "run"
     args = ["--data", str(folder), "--out", str(out), "--N", "8", "--rates", "2", "--steps", "100000",
-            "--batch-size", "2", "--crop", "64", "--workers", "0", "--no-progress", "--fp32",
+            "--batch-size", "2", "--crop", "64", "--workers", workers, "--no-progress", "--fp32",
             "--checkpoint-minutes", "60"]  # fmt: skip
-    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
     log = out / "log.csv"
     deadline = time.time() + 120
     while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 4):
         time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     logged = len(log.read_text().splitlines()) - 1

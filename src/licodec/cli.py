@@ -14,6 +14,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from licodec.train import TrainConfig, train
 
     options = {k: v for k, v in (("N", args.N), ("K", args.K), ("rates", args.rates)) if v is not None}
+    options.update(args.option or [])
     cfg = TrainConfig(
         data=args.data, out=args.out, arch=args.model, model_options=options, metric=args.metric,
         lambdas=tuple(args.lambdas) if args.lambdas else None, steps=args.steps, batch=args.batch_size,
@@ -31,6 +32,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def model_option(text: str) -> tuple[str, bool | int | float]:
+    """``KEY=VALUE`` with VALUE true/false, an integer or a float (architecture options are all of these)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    if value.lower() in ("true", "false"):
+        return key, value.lower() == "true"
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"{text!r}: value must be true, false or a number")
+
+
 def add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model on an image folder", formatter_class=Formatter)
     p.add_argument("--data", required=True, help="folder of training images")
@@ -39,6 +55,8 @@ def add_train(sub) -> None:
     p.add_argument("--N", type=int, help="channels (default: the architecture's)")
     p.add_argument("--K", type=int, help="mixture components (default: the architecture's)")
     p.add_argument("--rates", type=int, help="rate points of a variable-rate model (gain vectors)")
+    p.add_argument("--option", type=model_option, action="append", metavar="KEY=VALUE",
+                   help="another architecture option, e.g. pqf=false (repeatable; see `licodec models`)")  # fmt: skip
     p.add_argument("--metric", choices=["mse", "ms-ssim"], default="mse", help="distortion term")
     p.add_argument("--lambdas", type=float, nargs="+", help="one lambda per rate point")
     p.add_argument("--steps", type=int, default=100_000, help="total optimizer steps")

@@ -143,6 +143,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         batches, batch_size=None, sampler=range(step, cfg.steps), num_workers=cfg.workers,
         persistent_workers=False, prefetch_factor=4 if cfg.workers else None,
         generator=torch.Generator(),  # its own: drawing worker seeds must not move the global RNG on resume
+        worker_init_fn=_ignore_stop_signals,
     )  # fmt: skip
     # The only buffers are constant masks: nothing to broadcast.
     ddp = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
@@ -241,6 +242,14 @@ def validate(model: torch.nn.Module, files: list[Path], step: int, path: Path) -
             writer.writeheader()
         writer.writerows(rows)
     return rows
+
+
+def _ignore_stop_signals(worker_id: int) -> None:
+    """Data-loading workers share the trainer's command line and process group, so `pkill -f` or a
+    terminal's Ctrl-C reaches them too; if they died, the trainer would crash instead of checkpointing.
+    They leave when the trainer does (the DataLoader's watchdog), so they can ignore both signals."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _StopRequest:
