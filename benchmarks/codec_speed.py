@@ -4,8 +4,9 @@ one 768x512 image, N=128, random weights, on this machine.
     pip install compressai torch==2.13.0      # for this benchmark only (the pin keeps the CPU torch)
     python benchmarks/codec_speed.py [--image kodim23.png] [--threads 2] [--repeat 2]
 
-Targets (issue 3): cheng2020-attn-ckbd decodes >= 10x faster than CompressAI's cheng2020_attn; the serial
-K=3 model decodes no slower than CompressAI's single-Gaussian serial model. The last row runs the synthesis
+Targets: cheng2020-attn-ckbd decodes >= 10x faster than CompressAI's cheng2020_attn and the serial K=3 model
+no slower than CompressAI's single-Gaussian serial model (issue 3); the octave codec (no context model)
+decodes >= 10x faster than licodec's serial cheng2020-attn K=3 (issue 6). The last row runs the synthesis
 transform in bfloat16 (`licodec decode --fast`). licodec timings are the library
 calls `compress`/`decompress` (real files; model loading excluded); CompressAI's are its
 `compress`/`decompress` after `update()`.
@@ -84,15 +85,18 @@ def main() -> None:
     ref = bench_compressai(rgb, args.repeat)
     if ref:
         rows["compressai cheng2020_attn (1 Gaussian, serial)"] = ref
-    for name, k in [("cheng2020-attn-ckbd", 3), ("cheng2020-attn", 3), ("cheng2020-attn", 1)]:
-        rows[f"licodec {name} K={k}"] = bench_licodec(name, rgb, args.repeat, k)
-    rows["licodec cheng2020-attn-ckbd K=3, bf16 synthesis (--fast)"] = bench_licodec(
-        "cheng2020-attn-ckbd", rgb, args.repeat, 3, fast=True
-    )
-    print(f"{'model':52s} {'encode s':>9s} {'decode s':>9s} {'bytes':>8s} {'decode speed-up':>16s}")
+    serial = "licodec cheng2020-attn K=3 (serial)"
+    rows[serial] = bench_licodec("cheng2020-attn", rgb, args.repeat, 3)
+    rows["licodec cheng2020-attn K=1 (serial)"] = bench_licodec("cheng2020-attn", rgb, args.repeat, 1)
+    rows["licodec cheng2020-attn-ckbd K=3"] = bench_licodec("cheng2020-attn-ckbd", rgb, args.repeat, 3)
+    rows["licodec cheng2020-attn-ckbd K=3, --fast"] = bench_licodec("cheng2020-attn-ckbd", rgb, args.repeat, 3, True)
+    rows["licodec fu2022-octave K=3"] = bench_licodec("fu2022-octave", rgb, args.repeat, 3)
+    rows["licodec fu2022-octave K=3, --fast"] = bench_licodec("fu2022-octave", rgb, args.repeat, 3, fast=True)
+    print(f"{'model':48s} {'encode s':>9s} {'decode s':>9s} {'bytes':>8s} {'vs compressai':>14s} "
+          f"{'vs serial K=3':>14s}")  # fmt: skip
     for label, (t_enc, t_dec, size) in rows.items():
-        ratio = f"x{ref[1] / t_dec:.2f}" if ref else "-"
-        print(f"{label:52s} {t_enc:9.2f} {t_dec:9.2f} {size:8d} {ratio:>16s}")
+        vs_ref = f"x{ref[1] / t_dec:.2f}" if ref else "-"
+        print(f"{label:48s} {t_enc:9.2f} {t_dec:9.2f} {size:8d} {vs_ref:>14s} {rows[serial][1] / t_dec:13.2f}x")
 
 
 if __name__ == "__main__":

@@ -85,3 +85,16 @@ def test_compare_writes_labelled_crops_at_matched_size(setup, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "JPEG" in printed and "WEBP" in printed
     assert main([*argv[:-6], "--crop", "60", "30", "32", "24"]) == 2  # the region must fit in the image
+
+
+def test_octave_model_evaluates_and_inspect_refuses_it_clearly(setup, tmp_path, capsys):
+    root, _, images = setup
+    weights = tmp_path / "octave.safetensors"
+    export_weights(tiny_model("fu2022-octave"), weights, half=False)
+    assert main(["eval", str(images), "--model", str(weights), "--out", str(tmp_path), "--no-progress"]) == 0
+    result = json.loads((tmp_path / "licodec-octave.json").read_text())
+    assert all(b > 0 for b in result["results"]["bpp"])
+    capsys.readouterr()
+    assert main(["inspect", str(images / "img0.png"), "-o", str(tmp_path / "x.png"), "--model", str(weights)]) == 2
+    err = capsys.readouterr().err
+    assert "no context model" in err and err.count("\n") == 1

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import smooth_image
+from conftest import ALL_MODELS, smooth_image
 from licodec.checkpoint import load_checkpoint
 from licodec.train import TrainConfig, train
 
@@ -49,6 +49,34 @@ def test_training_reduces_loss_and_logs(folder, tmp_path):
     assert rows[0].startswith("step,") and len(rows) == 31
     losses = [float(r.split(",")[3]) for r in rows[1:]]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_every_registered_model_trains(folder, tmp_path, name):
+    """Two steps of the real trainer (bf16 autocast, channels_last, as by default) change the weights."""
+    path = train(config(folder, tmp_path / "run", arch=name, steps=2, mixed_precision=True, channels_last=True,
+                        model_options={"N": 16, "rates": 2}))  # fmt: skip
+    state = load_checkpoint(path)
+    assert state["step"] == 2 and state["config"]["arch"] == name
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()[1:]
+    assert all(np.isfinite(float(r.split(",")[3])) for r in rows)
+
+
+def test_octave_information_fidelity_term_enters_the_loss():
+    from licodec.losses import rate_distortion
+    from licodec.models import create_model
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 64, 64)
+    losses = {}
+    for fidelity in (0.0, 1.0):
+        torch.manual_seed(1)
+        model = create_model("fu2022-octave", N=16, fidelity=fidelity).train()
+        torch.manual_seed(2)
+        out = model(x)
+        assert (out.x_hat_low is not None) == (fidelity > 0)
+        losses[fidelity] = float(rate_distortion(out, x, torch.full((2,), 0.01)).loss.detach())
+    assert losses[1.0] > losses[0.0]
 
 
 def test_validation_measures_real_files(folder, tmp_path):

@@ -55,6 +55,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from licodec.plot import plot_latent_maps
 
     model, source, quality = _model_image_quality(args)
+    if not hasattr(model, "context"):
+        raise CliError(f"inspect draws one latent with its context model's mixture; {model.config['arch']} has "
+                       "a two-resolution latent and no context model", EXIT_USAGE)  # fmt: skip
     maps = latent_maps(source, model, quality)
     title = f"{Path(args.image).name}: {model.config['arch']}, highest-entropy channel {maps.channel}"
     print(plot_latent_maps(maps, args.output, title))

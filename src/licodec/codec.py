@@ -19,7 +19,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from licodec.coding.coder import CodingError
 from licodec.coding.container import ContainerError, Header, pack, unpack
-from licodec.latents import compress_latents, decompress_latents
 from licodec.models import weights_fingerprint
 
 Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond what the container can hold
@@ -106,7 +105,7 @@ def compress(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: i
     q = check_quality(model, quality)
     x, pad_b, pad_r = to_tensor(source.rgb, model.downsampling)
     y = model.analysis(x, torch.tensor([q]))
-    sections, _ = compress_latents(model, y)
+    sections, _ = model.compress_latents(y)
     header = Header(model_name(model), weights_fingerprint(model), q, source.channels, w, h, pad_b, pad_r)
     return pack(header, sections)
 
@@ -135,15 +134,15 @@ def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False,
         )
     if header.quality >= model.rates:
         raise IncompatibleError(f"quality {header.quality} is not a rate point of {header.model}")
-    if len(sections) != 2:
-        raise ContainerError(f"expected 2 sections (z, y), found {len(sections)}")
+    if len(sections) != len(model.sections):
+        raise ContainerError(f"expected {len(model.sections)} sections ({', '.join(model.sections)}), "
+                             f"found {len(sections)}")  # fmt: skip
     f = model.downsampling
     padded_h, padded_w = header.height + header.pad_bottom, header.width + header.pad_right
     if padded_h % f or padded_w % f:
         raise ContainerError(f"padded size {padded_w}x{padded_h} is not a multiple of {f}")
-    y_shape = (model.gain.shape[1], padded_h // 16, padded_w // 16)
     try:
-        y_hat = decompress_latents(model, sections, y_shape)
+        y_hat = model.decompress_latents(sections, padded_h, padded_w)
     except (CodingError, ValueError, KeyError, OverflowError) as e:
         raise ContainerError(f"entropy-coded data does not decode: {e}") from e
     with _onednn(enabled=not deterministic), torch.autocast("cpu", torch.bfloat16, enabled=fast):

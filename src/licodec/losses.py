@@ -22,18 +22,29 @@ class RDTerms:
     distortion: torch.Tensor  # (B,) the D term before lambda
 
 
+def distortion_of(x_hat: torch.Tensor, x: torch.Tensor, metric: str) -> torch.Tensor:
+    """(B,) D term: 255^2 MSE or 1 - MS-SSIM."""
+    if metric == "mse":
+        return 255.0**2 * ((x_hat - x) ** 2).flatten(1).mean(1)
+    if metric == "ms-ssim":
+        if min(x.shape[-2:]) <= 160:
+            raise ValueError("MS-SSIM training needs crops larger than 160 px (5 scales of an 11x11 window)")
+        return 1 - ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=False)
+    raise ValueError(f"unknown distortion metric {metric!r}; valid: mse, ms-ssim")
+
+
 def rate_distortion(out: ForwardResult, x: torch.Tensor, lmbda: torch.Tensor, metric: str = "mse") -> RDTerms:
-    """Per-sample lambdas (B,) let one batch train several rate points of a variable-rate model."""
+    """Per-sample lambdas (B,) let one batch train several rate points of a variable-rate model.
+
+    Models whose result carries ``x_hat_low`` (the octave codec in training) add the information-fidelity
+    term: ``fidelity`` times the same distortion between that image and ``out.low_pass(x)``.
+    """
     pixels = x.shape[-2] * x.shape[-1]
     bpp = out.bits() / pixels
     mse = ((out.x_hat - x) ** 2).flatten(1).mean(1)
-    if metric == "mse":
-        distortion = 255.0**2 * mse
-    elif metric == "ms-ssim":
-        if min(x.shape[-2:]) <= 160:
-            raise ValueError("MS-SSIM training needs crops larger than 160 px (5 scales of an 11x11 window)")
-        distortion = 1 - ms_ssim(out.x_hat.clamp(0, 1), x, data_range=1.0, size_average=False)
-    else:
-        raise ValueError(f"unknown distortion metric {metric!r}; valid: mse, ms-ssim")
-    loss = (lmbda * distortion + bpp).mean()
+    distortion = distortion_of(out.x_hat, x, metric)
+    loss_distortion = distortion
+    if getattr(out, "x_hat_low", None) is not None:
+        loss_distortion = distortion + out.fidelity * distortion_of(out.x_hat_low, out.low_pass(x), metric)
+    loss = (lmbda * loss_distortion + bpp).mean()
     return RDTerms(loss=loss, bpp=bpp.detach(), mse=mse.detach(), distortion=distortion.detach())

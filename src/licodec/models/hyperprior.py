@@ -36,6 +36,7 @@ class ForwardResult:
 
 class ContextHyperprior(nn.Module):
     downsampling = 64  # images are padded to a multiple of this
+    sections = ("z", "y")  # the entropy-coded streams of a .lic file, in order
 
     def __init__(
         self,
@@ -111,3 +112,16 @@ class ContextHyperprior(nn.Module):
             z_hat=z_hat,
             mixture=mp,
         )
+
+    # Coding (licodec/latents.py); every model family offers these two methods to the codec.
+
+    def compress_latents(self, y: torch.Tensor) -> tuple[list[bytes], torch.Tensor]:
+        from licodec.latents import compress_latents
+
+        return compress_latents(self, y)
+
+    def decompress_latents(self, sections: list[bytes], height: int, width: int) -> torch.Tensor:
+        """Sections and the padded image size -> y_hat."""
+        from licodec.latents import decompress_latents
+
+        return decompress_latents(self, sections, (self.gain.shape[1], height // 16, width // 16))

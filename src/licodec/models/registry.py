@@ -72,4 +72,4 @@ def state_fingerprint(state_dict: dict) -> bytes:
 
 def _load_families() -> None:
     # Importing the model files registers them; deferred so the registry has no import cycle.
-    from licodec.models import cheng2020, fu2022_asymmetric, fu2023_gllmm  # noqa: F401
+    from licodec.models import cheng2020, fu2022_asymmetric, fu2022_octave, fu2023_gllmm  # noqa: F401

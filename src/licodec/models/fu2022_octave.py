@@ -1,0 +1,226 @@
+"""Fu, Liang, Li, Akbari et al.: Learned Image Compression with Generalized Octave Convolution and
+Cross-Resolution Parameter Estimation (arXiv 2209.03353).
+
+The latent is split by generalized octave convolutions (licodec/octave.py) into a high-resolution part y_h
+(H/16) and a low-resolution part y_l (H/32, a share alpha of the channels). There is no autoregressive
+context: a second hyper layer models the first one, and the low-resolution latent informs the parameters of
+the high-resolution one (cross-resolution parameter estimation, CRPE), so decoding is four parallel steps.
+
+    x ── g_a ──> (y_h, y_l) ── Q ──> (y_h_hat, y_l_hat) ── g_s ──> x_hat
+                    │                  ▲        ▲
+                   h_a1               │        │ 2. y_h ~ ep_h[hyper_h, up(hyper_l), crpe(y_l_hat)]
+                    ▼                  │ 1. y_l ~ ep_l[hyper_l, down(hyper_h)]
+                 (z1_h, z1_l) ── Q ── h_s1 ──> (hyper_h, hyper_l)
+                    │         ▲
+                   h_a2       │ z1 ~ single Gaussian, parameters from h_s2(z2_hat)
+                    ▼         │
+                 (z2_h, z2_l) ── Q ── h_s2          z2 ~ factorized density per channel
+
+Decode order: z2, z1, y_l, y_h (sections z2, z1, y of the .lic file). y uses the paper's Gaussian mixture
+(K components). Training adds the information-fidelity term (see ``forward``): the image decoded from the
+low-resolution latent alone (y_h set to zero) should match the image's low-pass version, which steers the
+low-frequency content, and its share of the bit stream, into y_l. Its weight ``fidelity`` is our choice; the
+paper's weight and the exact low-pass are not reproduced here (0 switches the term off).
+
+Our reading where the paper is terse: GoConv/GoTConv layers with GDN/IGDN inside each branch, 3x3 kernels,
+sub-pixel up-sampling; h_a1 and h_a2 each halve the resolution twice; CRPE is a sub-pixel convolution of
+y_l_hat concatenated to y_h's hyper features; gains per rate point as in the other models.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams, noise_quantize, ste_round
+from licodec.layers import SubpelConv, conv1x1, conv3x3
+from licodec.models.registry import register
+from licodec.octave import GoConv, GoTConv, OctaveSequential, octave_channels
+
+
+@dataclass
+class OctaveResult:
+    x_hat: torch.Tensor
+    likelihoods: dict[str, torch.Tensor]  # y_h, y_l, z1_h, z1_l, z2_h, z2_l
+    y_hat: tuple[torch.Tensor, torch.Tensor]
+    x_hat_low: torch.Tensor | None = None  # decoded from y_l alone (training, fidelity > 0)
+    fidelity: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def bits(self) -> torch.Tensor:
+        return -sum(p.log2().flatten(1).sum(1) for p in self.likelihoods.values())
+
+    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
+        """What the low-resolution latent alone should reconstruct: x averaged over 4x4 blocks, up-sampled."""
+        return F.interpolate(F.avg_pool2d(x, 4, ceil_mode=True), scale_factor=4, mode="bilinear")[
+            ..., : x.shape[-2], : x.shape[-1]
+        ]
+
+
+def _pointwise(c_in: int, c_out: int) -> nn.Sequential:
+    mid = (c_in + c_out) // 2
+    return nn.Sequential(conv1x1(c_in, mid), nn.LeakyReLU(), conv1x1(mid, mid), nn.LeakyReLU(), conv1x1(mid, c_out))
+
+
+def _scaled(ch: tuple[int, int], factor: float) -> tuple[int, int]:
+    return int(ch[0] * factor), int(ch[1] * factor)
+
+
+class OctaveEntropyModel(nn.Module):
+    """Everything that turns decoded values into the next level's distribution parameters: h_s2, h_s1, the
+    cross-resolution paths and the entropy-parameter networks. The coder runs a float64 copy of it."""
+
+    def __init__(self, n: tuple[int, int], K: int):
+        super().__init__()
+        self.mixture = DiscretizedMixture.gaussian(K)
+        self.z1_model = DiscretizedMixture.gaussian(1)
+        hyper = _scaled(n, 2)  # y's hyper features, as Cheng 2020's 2N
+        self.h_s1 = OctaveSequential([
+            GoTConv(n, n, "leaky"), GoTConv(n, _scaled(n, 1.5), "leaky"), GoConv(_scaled(n, 1.5), hyper, 1),
+        ])  # fmt: skip
+        z1_params = _scaled(n, self.z1_model.params_per_element)
+        self.h_s2 = OctaveSequential([GoTConv(n, n, "leaky"), GoTConv(n, n, "leaky"), GoConv(n, z1_params, 1)])
+        p = self.mixture.params_per_element
+        self.hyper_down = conv3x3(hyper[0], n[1], stride=2)  # high-resolution hyper features -> y_l
+        self.hyper_up = SubpelConv(hyper[1], n[0], 2)  # low-resolution hyper features -> y_h
+        self.crpe = SubpelConv(n[1], n[0], 2)  # decoded y_l_hat -> y_h: cross-resolution parameter estimation
+        self.ep_l = _pointwise(hyper[1] + n[1], p * n[1])
+        self.ep_h = _pointwise(hyper[0] + 2 * n[0], p * n[0])
+
+    def z1_params(self, z2_hat: tuple[torch.Tensor, torch.Tensor], z1_like: tuple[torch.Tensor, torch.Tensor]):
+        p_h, p_l = self.h_s2(*z2_hat)
+        return self.z1_model.split(_crop(p_h, z1_like[0])), self.z1_model.split(_crop(p_l, z1_like[1]))
+
+    def hyper_features(self, z1_hat, y_like) -> tuple[torch.Tensor, torch.Tensor]:
+        f_h, f_l = self.h_s1(*z1_hat)
+        return _crop(f_h, y_like[0]), _crop(f_l, y_like[1])
+
+    def y_l_params(self, hyper: tuple[torch.Tensor, torch.Tensor]) -> MixtureParams:
+        f_h, f_l = hyper
+        return self.mixture.split(self.ep_l(torch.cat([f_l, _crop(self.hyper_down(f_h), f_l)], dim=1)))
+
+    def y_h_params(self, hyper: tuple[torch.Tensor, torch.Tensor], y_l_hat: torch.Tensor) -> MixtureParams:
+        f_h, f_l = hyper
+        cross = [_crop(self.hyper_up(f_l), f_h), _crop(self.crpe(y_l_hat), f_h)]
+        return self.mixture.split(self.ep_h(torch.cat([f_h, *cross], dim=1)))
+
+
+class OctaveHyperprior(nn.Module):
+    downsampling = 64
+    sections = ("z2", "z1", "y")
+
+    def __init__(self, N: int, K: int, rates: int, alpha: float, fidelity: float):
+        super().__init__()
+        if not 0 < alpha < 1:
+            raise ValueError("alpha must lie strictly between 0 and 1")
+        n = octave_channels(N, alpha)
+        image = (3, 0)
+        self.m = n  # latent channels (high, low)
+        self.fidelity = fidelity
+        self.g_a = OctaveSequential([
+            GoConv(image, n, 2, "gdn"), GoConv(n, n, 2, "gdn"), GoConv(n, n, 2, "gdn"), GoConv(n, n, 2),
+        ])  # fmt: skip
+        self.g_s = OctaveSequential([
+            GoTConv(n, n, "igdn"), GoTConv(n, n, "igdn"), GoTConv(n, n, "igdn"), GoTConv(n, image),
+        ])  # fmt: skip
+        self.h_a1 = OctaveSequential([GoConv(n, n, 1, "leaky"), GoConv(n, n, 2, "leaky"), GoConv(n, n, 2)])
+        self.h_a2 = OctaveSequential([GoConv(n, n, 1, "leaky"), GoConv(n, n, 2, "leaky"), GoConv(n, n, 2)])
+        self.density_z2_h, self.density_z2_l = FactorizedDensity(n[0]), FactorizedDensity(n[1])
+        self.entropy = OctaveEntropyModel(n, K)
+        self.mixture = self.entropy.mixture
+        self.rates = rates
+        steps = torch.linspace(-2.0, 0.0, rates) if rates > 1 else torch.zeros(1)
+        self.gain = nn.Parameter((2.0**steps)[:, None].repeat(1, sum(n)))
+        self.inv_gain = nn.Parameter((2.0**-steps)[:, None].repeat(1, sum(n)))
+
+    # -- the transforms ------------------------------------------------------------------------------------
+
+    def _gains(self, table: torch.Tensor, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        g = table[quality][:, :, None, None]
+        return g[:, : self.m[0]], g[:, self.m[0] :]
+
+    def analysis(self, x: torch.Tensor, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3, H, W) -> gain-scaled (y_h (B, M_h, H/16, W/16), y_l (B, M_l, H/32, W/32))."""
+        y_h, y_l = self.g_a(x)
+        g_h, g_l = self._gains(self.gain, quality)
+        return y_h.float().contiguous() * g_h, y_l.float().contiguous() * g_l
+
+    def synthesis(self, y_hat: tuple[torch.Tensor, torch.Tensor], quality: torch.Tensor) -> torch.Tensor:
+        g_h, g_l = self._gains(self.inv_gain, quality)
+        return self.g_s(y_hat[0] * g_h, y_hat[1] * g_l)[0].contiguous()
+
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
+        """(C, h, w) of every latent for a padded image size; each stride-2 step rounds up."""
+
+        def down(size: tuple[int, int], times: int) -> tuple[int, int]:
+            h, w = size
+            for _ in range(times):
+                h, w = -(-h // 2), -(-w // 2)
+            return h, w
+
+        y_h = (height // 16, width // 16)
+        y_l, z1_h = down(y_h, 1), down(y_h, 2)
+        z1_l, z2_h = down(z1_h, 1), down(z1_h, 2)
+        z2_l = down(z2_h, 1)
+        m_h, m_l = self.m
+        return {"y_h": (m_h, *y_h), "y_l": (m_l, *y_l), "z1_h": (m_h, *z1_h), "z1_l": (m_l, *z1_l),
+                "z2_h": (m_h, *z2_h), "z2_l": (m_l, *z2_l)}  # fmt: skip
+
+    def forward(self, x: torch.Tensor, quality: torch.Tensor | None = None, mixed_precision: bool = False,
+                noisy_rate: bool = True) -> OctaveResult:  # fmt: skip
+        """Training (rates under additive noise or straight-through rounding) or, in eval mode, the exact
+        hard-rounded computation that compress/decompress reproduce."""
+        if quality is None:
+            quality = torch.full((x.shape[0],), self.rates - 1, dtype=torch.long, device=x.device)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision):
+            y = self.analysis(x, quality)
+        z1 = self.h_a1(*y)
+        z2 = self.h_a2(*z1)
+
+        def quantize(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (what the decoder sees, for rates)
+            if not self.training:
+                return torch.round(t), torch.round(t)
+            return ste_round(t), (noise_quantize(t) if noisy_rate else ste_round(t))
+
+        (y_h_hat, y_h_r), (y_l_hat, y_l_r) = quantize(y[0]), quantize(y[1])
+        (z1_h_hat, z1_h_r), (z1_l_hat, z1_l_r) = quantize(z1[0]), quantize(z1[1])
+        (z2_h_hat, z2_h_r), (z2_l_hat, z2_l_r) = quantize(z2[0]), quantize(z2[1])
+        e = self.entropy
+        mp_z1_h, mp_z1_l = e.z1_params((z2_h_hat, z2_l_hat), z1)
+        hyper = e.hyper_features((z1_h_hat, z1_l_hat), y)
+        likelihoods = {
+            "y_l": e.mixture.likelihood(y_l_r, e.y_l_params(hyper)),
+            "y_h": e.mixture.likelihood(y_h_r, e.y_h_params(hyper, y_l_hat)),
+            "z1_h": e.z1_model.likelihood(z1_h_r, mp_z1_h),
+            "z1_l": e.z1_model.likelihood(z1_l_r, mp_z1_l),
+            "z2_h": self.density_z2_h.likelihood(z2_h_r),
+            "z2_l": self.density_z2_l.likelihood(z2_l_r),
+        }
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision):
+            x_hat = self.synthesis((y_h_hat, y_l_hat), quality).float()
+            x_hat_low = None
+            if self.training and self.fidelity > 0:
+                x_hat_low = self.synthesis((torch.zeros_like(y_h_hat), y_l_hat), quality).float()
+        return OctaveResult(x_hat, likelihoods, (y_h_hat, y_l_hat), x_hat_low, self.fidelity)
+
+    # -- coding -----------------------------------------------------------------------------------------
+
+    def compress_latents(self, y):
+        from licodec.latents_octave import compress_octave
+
+        return compress_octave(self, y)
+
+    def decompress_latents(self, sections: list[bytes], height: int, width: int):
+        from licodec.latents_octave import decompress_octave
+
+        return decompress_octave(self, sections, height, width)
+
+
+def _crop(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return x[..., : like.shape[-2], : like.shape[-1]]
+
+
+@register("fu2022-octave", N=128, K=3, rates=1, alpha=0.5, fidelity=0.1)
+def fu2022_octave(N: int, K: int, rates: int, alpha: float, fidelity: float) -> OctaveHyperprior:
+    return OctaveHyperprior(N, K, rates, alpha, fidelity)
