@@ -127,25 +127,33 @@ def mixture_tables(mixture: DiscretizedMixture, mp: MixtureParams) -> list[Table
 def factorized_tables(density: FactorizedDensity, shape: tuple[int, int, int]) -> list[TableGroup]:
     """Tables for a (C, H, W) hyper-latent flattened C-major: each channel's window comes from its tails."""
     c, h, w = shape
+    groups = []
+    for channels, lo, table in _channel_tables(density):
+        index = (channels[:, None] * (h * w) + np.arange(h * w)).reshape(-1)
+        groups.append(TableGroup(index, np.repeat(lo, h * w), np.ascontiguousarray(np.repeat(table, h * w, axis=0))))
+    return groups
+
+
+def _channel_tables(density: FactorizedDensity) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(channels, window start, table) per width class. They depend on the weights alone, so they are cached
+    on the density until a parameter changes (the bisection in ``tails`` is the costly part)."""
+    key = tuple((p.data_ptr(), p._version) for p in density.parameters())
+    cached = getattr(density, "_table_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
     lower, upper = density.tails()
     lo, hi = torch.floor(lower).to(torch.int64), torch.ceil(upper).to(torch.int64)
     width = _width_classes(lo, hi)
     centre = torch.round((lower + upper) / 2).to(torch.int64)
     lo = torch.where(hi - lo + 1 > MAX_WIDTH, centre - MAX_WIDTH // 2, lo)
-    groups = []
+    tables = []
     for wc in torch.unique(width).tolist():
         channels = torch.nonzero(width == wc).reshape(-1)
         values = (lo[channels, None] + torch.arange(wc)).to(torch.float64)  # (c', W)
-        sub = FactorizedDensitySlice(density, channels)
-        mass = sub.likelihood(values[None, :, None, :])[0, :, 0, :]  # (c', W)
-        table = _finish(mass)
-        index = (channels[:, None] * (h * w) + torch.arange(h * w)).reshape(-1)
-        repeat = h * w
-        groups.append(TableGroup(
-            index.numpy(), np.repeat(lo[channels].numpy().astype(np.int32), repeat),
-            np.ascontiguousarray(np.repeat(table, repeat, axis=0)),
-        ))  # fmt: skip
-    return groups
+        mass = FactorizedDensitySlice(density, channels).likelihood(values[None, :, None, :])[0, :, 0, :]
+        tables.append((channels.numpy(), lo[channels].numpy().astype(np.int32), _finish(mass)))
+    object.__setattr__(density, "_table_cache", (key, tables))
+    return tables
 
 
 class FactorizedDensitySlice(FactorizedDensity):
