@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from licodec import baselines, cli, cli_eval
-from licodec.baselines import CODECS, Codec, Jpeg420, WebP, get_codec, measure, run_baselines
+from licodec import baselines, baselines_run, cli, cli_eval
+from licodec.baselines import CODECS, Codec, Jpeg420, WebP, get_codec, measure
+from licodec.baselines_run import run_baselines
 from licodec.cli_common import EXIT_IO, EXIT_USAGE
 from licodec.metrics import bpp, psnr
 from licodec.results import Measurement, RDCurve, curve_from_measurements, load_curve, save_curve
@@ -177,7 +178,7 @@ def test_run_baselines_writes_json_and_csv_then_reuses_the_cache(image_folder, t
     def no_measuring(*args):
         raise AssertionError("a cached measurement was recomputed")
 
-    monkeypatch.setattr(baselines, "measure", no_measuring)
+    monkeypatch.setattr(baselines_run, "measure", no_measuring)
     again = run_baselines(image_folder, [Jpeg420(settings=(10, 60)), WebP(settings=(20, 80))], out_dir=out,
                           progress=False)  # fmt: skip
     assert [c.to_dict() for c in again] == [c.to_dict() for c in curves]

@@ -35,7 +35,8 @@ def _load_curves(paths: list[str]) -> list:
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:
-    from licodec.baselines import CODECS, get_codec, run_baselines
+    from licodec.baselines import CODECS, get_codec
+    from licodec.baselines_run import run_baselines
 
     unknown = [c for c in args.codecs or [] if c not in CODECS]
     if unknown:
