@@ -32,7 +32,8 @@ def octave_channels(n: int, alpha: float) -> tuple[int, int]:
     return n - low, low
 
 
-def _crop_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+def crop_to(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The top-left part of x with the spatial size of ``like`` (undoes an up-sampling's rounding up)."""
     return x[..., : like.shape[-2], : like.shape[-1]]
 
 
@@ -63,11 +64,11 @@ class _OctaveLayer(nn.Module):
     def forward(self, high: torch.Tensor, low: torch.Tensor | None = None) -> Octave:
         h = self.hh(high)
         if self.lh is not None:
-            h = h + _crop_to(self.lh(low), h)
+            h = h + crop_to(self.lh(low), h)
         if self.out_ch[1] == 0:
             return self.act_h(h), None
         l_from_h = self.hl(high)
-        l_out = l_from_h if self.ll is None else _crop_to(self.ll(low), l_from_h) + l_from_h
+        l_out = l_from_h if self.ll is None else crop_to(self.ll(low), l_from_h) + l_from_h
         return self.act_h(h), self.act_l(l_out)
 
 

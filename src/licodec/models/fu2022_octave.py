@@ -36,7 +36,7 @@ from torch import nn
 from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams, noise_quantize, ste_round
 from licodec.layers import SubpelConv, conv1x1, conv3x3
 from licodec.models.registry import register
-from licodec.octave import GoConv, GoTConv, OctaveSequential, octave_channels
+from licodec.octave import GoConv, GoTConv, OctaveSequential, crop_to, octave_channels
 
 
 @dataclass
@@ -90,19 +90,19 @@ class OctaveEntropyModel(nn.Module):
 
     def z1_params(self, z2_hat: tuple[torch.Tensor, torch.Tensor], z1_like: tuple[torch.Tensor, torch.Tensor]):
         p_h, p_l = self.h_s2(*z2_hat)
-        return self.z1_model.split(_crop(p_h, z1_like[0])), self.z1_model.split(_crop(p_l, z1_like[1]))
+        return self.z1_model.split(crop_to(p_h, z1_like[0])), self.z1_model.split(crop_to(p_l, z1_like[1]))
 
     def hyper_features(self, z1_hat, y_like) -> tuple[torch.Tensor, torch.Tensor]:
         f_h, f_l = self.h_s1(*z1_hat)
-        return _crop(f_h, y_like[0]), _crop(f_l, y_like[1])
+        return crop_to(f_h, y_like[0]), crop_to(f_l, y_like[1])
 
     def y_l_params(self, hyper: tuple[torch.Tensor, torch.Tensor]) -> MixtureParams:
         f_h, f_l = hyper
-        return self.mixture.split(self.ep_l(torch.cat([f_l, _crop(self.hyper_down(f_h), f_l)], dim=1)))
+        return self.mixture.split(self.ep_l(torch.cat([f_l, crop_to(self.hyper_down(f_h), f_l)], dim=1)))
 
     def y_h_params(self, hyper: tuple[torch.Tensor, torch.Tensor], y_l_hat: torch.Tensor) -> MixtureParams:
         f_h, f_l = hyper
-        cross = [_crop(self.hyper_up(f_l), f_h), _crop(self.crpe(y_l_hat), f_h)]
+        cross = [crop_to(self.hyper_up(f_l), f_h), crop_to(self.crpe(y_l_hat), f_h)]
         return self.mixture.split(self.ep_h(torch.cat([f_h, *cross], dim=1)))
 
 
@@ -217,10 +217,6 @@ class OctaveHyperprior(nn.Module):
         from licodec.latents_octave import decompress_octave
 
         return decompress_octave(self, sections, height, width)
-
-
-def _crop(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return x[..., : like.shape[-2], : like.shape[-1]]
 
 
 @register("fu2022-octave", N=128, K=3, rates=1, alpha=0.5, fidelity=0.1)
