@@ -13,23 +13,36 @@ import torch
 NAMES = ["gmm-k3", "gaussian-k1", "gllmm", "octave", "asym", "asym-no-im", "asym-no-pqf", "asym-neither"]
 
 
+def budget(name: str) -> dict | None:
+    """Architecture, steps, hours and lambda of a run: from its checkpoint (runs/ are not committed), kept
+    beside the results in results/ablation/NAME.budget.json so that the table can be printed again later."""
+    saved = Path(f"results/ablation/{name}.budget.json")
+    ckpt = Path(f"runs/ablation/{name}.pt")
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        info = {"config": state["config"], "step": state["step"], "elapsed": state["elapsed"],
+                "lambdas": list(state["train_config"]["lambdas"]), "commands": state.get("commands", [])}  # fmt: skip
+        saved.write_text(json.dumps(info, indent=1))
+        return info
+    return json.loads(saved.read_text()) if saved.exists() else None
+
+
 def main(names: list[str]) -> None:
     print("| run | architecture | options | steps | train h | bpp | PSNR (dB) | MS-SSIM | RD loss | encode s "
           "| decode s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         path = Path(f"results/ablation/licodec-{name}.json")
-        ckpt = Path(f"runs/ablation/{name}.pt")
-        if not path.exists() or not ckpt.exists():
+        state = budget(name)
+        if not path.exists() or state is None:
             print(f"| {name} | (not run) |||||||||")
             continue
         result = json.loads(path.read_text())
         r = result["results"]
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
         config = dict(state["config"])
         arch = config.pop("arch")
         options = ", ".join(f"{k}={v}" for k, v in config.items() if k not in ("rates",))
-        lam = state["train_config"]["lambdas"][0]
+        lam = state["lambdas"][0]
         bpp, psnr = r["bpp"][0], r["psnr-rgb"][0]
         # the loss the run minimized, lambda * 255^2 * MSE + bpp, averaged over the Kodak images
         loss = sum(lam * 255**2 * 10 ** (-v["psnr-rgb"][0] / 10) + v["bpp"][0] for v in result["per_image"].values())
