@@ -27,7 +27,7 @@ sub-pixel up-sampling; h_a1 and h_a2 each halve the resolution twice; CRPE is a 
 y_l_hat concatenated to y_h's hyper features; gains per rate point as in the other models.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +46,6 @@ class OctaveResult:
     y_hat: tuple[torch.Tensor, torch.Tensor]
     x_hat_low: torch.Tensor | None = None  # decoded from y_l alone (training, fidelity > 0)
     fidelity: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def bits(self) -> torch.Tensor:
         return -sum(p.log2().flatten(1).sum(1) for p in self.likelihoods.values())
@@ -128,7 +127,6 @@ class OctaveHyperprior(nn.Module):
         self.h_a2 = OctaveSequential([GoConv(n, n, 1, "leaky"), GoConv(n, n, 2, "leaky"), GoConv(n, n, 2)])
         self.density_z2_h, self.density_z2_l = FactorizedDensity(n[0]), FactorizedDensity(n[1])
         self.entropy = OctaveEntropyModel(n, K)
-        self.mixture = self.entropy.mixture
         self.rates = rates
         steps = torch.linspace(-2.0, 0.0, rates) if rates > 1 else torch.zeros(1)
         self.gain = nn.Parameter((2.0**steps)[:, None].repeat(1, sum(n)))
