@@ -141,3 +141,31 @@ def test_quantization_proxies():
     rounded.sum().backward()
     assert torch.equal(y.grad, torch.ones_like(y))
     assert math.isclose(float((noisy - y).detach().mean()), 0.0, abs_tol=0.05)
+
+
+@pytest.mark.parametrize("name", ["gmm3", "gllmm"])
+def test_large_step_tables_are_identical_on_one_and_two_threads(name):
+    """Large steps build their tables on the caller's threads (latents.table_threads): the tables, and so the
+    decoded symbols, must not depend on the thread count."""
+    from licodec.latents import PARALLEL_TABLES, table_threads
+
+    mixture = MIXTURES[name]
+    n = 2 * PARALLEL_TABLES
+    mp = random_params(mixture, n, torch.Generator().manual_seed(7))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with table_threads(n):
+            assert torch.get_num_threads() == 2
+            two = mixture_tables(mixture, mp)
+        with table_threads(PARALLEL_TABLES - 1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        torch.set_num_threads(1)
+        one = mixture_tables(mixture, mp)
+    finally:
+        torch.set_num_threads(before)
+    assert len(one) == len(two)
+    for a, b in zip(one, two, strict=True):
+        assert np.array_equal(a.index, b.index) and np.array_equal(a.offset, b.offset)
+        assert np.array_equal(a.probs, b.probs)

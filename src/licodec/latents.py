@@ -23,13 +23,22 @@ from licodec.models.hyperprior import ContextHyperprior
 CodeStep = Callable[[list[TableGroup], torch.Tensor], np.ndarray]
 
 
+PARALLEL_TABLES = 16_384  # symbols per step from which table building keeps the caller's threads
+
+
 @contextmanager
-def single_thread():
-    """Table building runs many small float64 ops: on 2 cores, OpenMP threads make it several times slower
-    (measured in benchmarks/entropy_coding.py). The float64 networks (h_s, entropy parameters) keep the
-    caller's threads: their thread-dependent rounding is absorbed by the canonical parameters."""
+def table_threads(symbols: int):
+    """Threads for building the tables of one step of ``symbols`` symbols (float64 elementwise work).
+
+    Large steps (the checkerboard's two, the octave codec's levels) build 1.4-1.8x faster on two threads
+    than on one (benchmarks/entropy_coding.py --threads 1 / 2); the serial wavefront's small steps gain
+    nothing and run on one thread, which also spares them the collapse of OpenMP threads when another
+    process competes for the cores (FIELD-NOTES). The thread count moves float64 results by a few ulps at
+    most, which the canonical parameters and 12-bit tables absorb (entropy/tables.py), as they absorb the
+    float64 networks' (h_s, entropy parameters), which always keep the caller's threads."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if symbols < PARALLEL_TABLES:
+        torch.set_num_threads(1)
     try:
         yield
     finally:
@@ -69,7 +78,7 @@ def walk_schedule(model: ContextHyperprior, hyper: torch.Tensor, code: CodeStep)
         ctx = model.context.gather(y_buffer, positions)  # (P, C_ctx)
         features = torch.cat([hyper_flat[:, positions].t(), ctx], dim=1)  # (P, C_h + C_ctx)
         params = _pointwise_float64(model.entropy_parameters, features).t()[None]  # (1, Pe*M, P)
-        with single_thread():
+        with table_threads(m * len(positions)):
             groups = mixture_tables(model.mixture, model.mixture.split(params))
         values = code(groups, positions)
         flat[:, positions] = torch.from_numpy(values).reshape(m, len(positions)).to(torch.float64)
@@ -89,7 +98,7 @@ def compress_latents(model: ContextHyperprior, y: torch.Tensor) -> tuple[list[by
         y_coder.encode(symbols, groups)
         return symbols
 
-    with single_thread():
+    with table_threads(len(z_int)):
         z_coder.encode(z_int, factorized_tables(model.density_z, tuple(z_hat.shape[1:])))
     y_hat = walk_schedule(model, hyper=_float64_call(model.h_s, z_hat), code=code)
     return [z_coder.finish(), y_coder.finish()], y_hat.float()
@@ -106,7 +115,7 @@ def decompress_latents(model: ContextHyperprior, sections: list[bytes], y_shape:
     def code(groups: list[TableGroup], positions: torch.Tensor) -> np.ndarray:
         return y_coder.decode(m * len(positions), groups)
 
-    with single_thread():
+    with table_threads(n_z):
         z_int = Decoder(sections[0]).decode(n_z, factorized_tables(model.density_z, z_shape))
     z_hat = torch.from_numpy(z_int.astype(np.float32)).reshape(1, *z_shape)
     return walk_schedule(model, _float64_call(model.h_s, z_hat), code).float()

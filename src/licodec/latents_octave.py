@@ -11,6 +11,7 @@ and reads them on the decoder's.
 """
 
 import copy
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -18,7 +19,7 @@ import torch
 
 from licodec.coding.coder import Decoder, Encoder
 from licodec.entropy.tables import TableGroup, factorized_tables, mixture_tables
-from licodec.latents import single_thread
+from licodec.latents import table_threads
 from licodec.models.registry import weights_fingerprint
 
 # code(section, name, groups) -> the integer values of latent ``name``, flattened C-major
@@ -46,19 +47,22 @@ def walk_levels(model, shapes: dict[str, tuple[int, int, int]], code: OctaveCode
     def like(name: str) -> torch.Tensor:  # carries a spatial size for cropping
         return torch.empty(0, 0, *shapes[name][1:])
 
-    with single_thread():
+    def size(name: str) -> int:
+        return math.prod(shapes[name])
+
+    with table_threads(size("z2_h")):
         z2_h = level(0, "z2_h", factorized_tables(model.density_z2_h, shapes["z2_h"]))
         z2_l = level(0, "z2_l", factorized_tables(model.density_z2_l, shapes["z2_l"]))
     mp_h, mp_l = net.z1_params((z2_h, z2_l), (like("z1_h"), like("z1_l")))
-    with single_thread():
+    with table_threads(size("z1_h")):
         z1_h = level(1, "z1_h", mixture_tables(net.z1_model, mp_h))
         z1_l = level(1, "z1_l", mixture_tables(net.z1_model, mp_l))
     hyper = net.hyper_features((z1_h, z1_l), (like("y_h"), like("y_l")))
     mp_y_l = net.y_l_params(hyper)
-    with single_thread():
+    with table_threads(size("y_l")):
         y_l = level(2, "y_l", mixture_tables(net.mixture, mp_y_l))
     mp_y_h = net.y_h_params(hyper, y_l)
-    with single_thread():
+    with table_threads(size("y_h")):
         y_h = level(2, "y_h", mixture_tables(net.mixture, mp_y_h))
     return y_h.float(), y_l.float()
 
