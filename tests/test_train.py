@@ -173,3 +173,10 @@ def load_initial() -> dict:
 
     torch.manual_seed(0)
     return create_model("cheng2020-anchor-ckbd", N=8, rates=2).state_dict()
+
+
+def test_learning_rate_warms_up_then_drops():
+    from licodec.train import learning_rate
+
+    cfg = TrainConfig(data="unused", lr=1.0, warmup_steps=4, lr_drop_step=6)
+    assert [learning_rate(cfg, s) for s in range(8)] == pytest.approx([0.25, 0.5, 0.75, 1, 1, 1, 0.1, 0.1])

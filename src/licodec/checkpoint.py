@@ -77,6 +77,16 @@ def training_summary(log_csv: Path, last: int = 1000) -> dict:
     return {"steps_averaged": len(rows), **{f"train_{k}": round(v, 4) for k, v in mean.items()}}
 
 
+def _init_history(init: dict) -> dict:
+    earlier = _init_history(init["init"]) if init.get("init") else None
+    hours = round(init["elapsed"] / 3600, 3)
+    return {
+        "checkpoint": init["path"], "model": init["config"], "steps": init["step"], "wall_clock_hours": hours,
+        "commands": init["commands"], "initialized_from": earlier,
+        "total_wall_clock_hours": round(hours + (earlier["total_wall_clock_hours"] if earlier else 0.0), 3),
+    }  # fmt: skip
+
+
 def export_release(checkpoint: Path, out: Path, data_description: str, extra_commands: list | None = None) -> dict:
     """Ship a training checkpoint: fp16 safetensors plus ``<name>.json`` provenance beside it."""
     state = load_checkpoint(checkpoint)
@@ -92,6 +102,11 @@ def export_release(checkpoint: Path, out: Path, data_description: str, extra_com
         "data_parallel_processes": state.get("world", 1),
         "final_training_metrics": training_summary(Path(checkpoint).parent / "log.csv"),
     }
+    if state.get("init"):  # started from another run's weights (train --init): its history is part of these
+        provenance["initialized_from"] = _init_history(state["init"])
+        provenance["total_wall_clock_hours"] = round(
+            provenance["wall_clock_hours"] + provenance["initialized_from"]["total_wall_clock_hours"], 3
+        )
     export_weights(model, out, metadata={"steps": state["step"]})
     from licodec.zoo import _info
 

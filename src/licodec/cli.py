@@ -18,11 +18,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         data=args.data, out=args.out, arch=args.model, model_options=options, metric=args.metric,
         lambdas=tuple(args.lambdas) if args.lambdas else None, steps=args.steps, batch=args.batch_size,
-        crop=args.crop, lr=args.lr, lr_drop_step=args.lr_drop_step, clip=args.clip, seed=args.seed,
+        crop=args.crop, lr=args.lr, lr_drop_step=args.lr_drop_step, warmup_steps=args.warmup_steps,
+        clip=args.clip, seed=args.seed,
         threads=args.threads, workers=args.workers, downscale_jpeg=not args.no_downscale_jpeg,
         mixed_precision=not args.fp32, quantization=args.quantization, channels_last=not args.no_channels_last,
         checkpoint_seconds=args.checkpoint_minutes * 60, val=args.val, val_holdout=args.val_holdout,
-        val_every=args.val_every, device=args.device, progress=not args.no_progress,
+        val_every=args.val_every, device=args.device, progress=not args.no_progress, init=args.init,
     )  # fmt: skip
     try:
         path = train(cfg, resume=args.resume)
@@ -64,6 +65,7 @@ def add_train(sub) -> None:
     p.add_argument("--crop", type=int, default=128, help="square crop size")
     p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
     p.add_argument("--lr-drop-step", type=int, help="step from which lr is x0.1 (default 90%% of steps)")
+    p.add_argument("--warmup-steps", type=int, default=0, help="raise lr linearly over this many first steps")
     p.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads per process")
@@ -83,6 +85,9 @@ def add_train(sub) -> None:
     p.add_argument("--val-every", type=int, default=2000, help="steps between validations")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--resume", action="store_true", help="continue exactly from OUT/last.pt")
+    p.add_argument("--init", metavar="CHECKPOINT",
+                   help="start from another run's weights (fresh optimizer, step 0); a run with fewer latent "
+                        "channels (--option M=...) is widened to this one's")  # fmt: skip
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=cmd_train)
 

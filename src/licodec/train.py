@@ -39,6 +39,7 @@ class TrainConfig:
     crop: int = 128
     lr: float = 1e-4
     lr_drop_step: int | None = None  # lr x 0.1 from this step on (default: 90 % of steps)
+    warmup_steps: int = 0  # lr rises linearly over the first steps (a fresh Adam on trained weights, --init)
     clip: float = 1.0
     seed: int = 0
     threads: int = 1
@@ -54,6 +55,7 @@ class TrainConfig:
     val_images: int = 8  # at most this many validation images
     device: str = "cpu"
     progress: bool = True
+    init: str | None = None  # a checkpoint to start from (its weights only: fresh optimizer, step 0)
 
 
 def _distributed() -> tuple[int, int]:
@@ -66,7 +68,8 @@ def _distributed() -> tuple[int, int]:
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     drop = cfg.lr_drop_step if cfg.lr_drop_step is not None else int(0.9 * cfg.steps)
-    return cfg.lr * (0.1 if step >= drop else 1.0)
+    warmup = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
+    return cfg.lr * warmup * (0.1 if step >= drop else 1.0)
 
 
 def _rng_state() -> dict:
@@ -131,6 +134,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         _set_rng_state(state["rng"][rank] if rank < len(state["rng"]) else state["rng"][0])
     elif resume:
         raise FileNotFoundError(f"--resume given but {ckpt_path} does not exist")
+    init = (state or {}).get("init") or (_initialize(model, cfg.init) if cfg.init else None)
     rates = model.rates
     lambdas = torch.tensor(cfg.lambdas or LAMBDAS[cfg.metric][-rates:], dtype=torch.float32)
     if len(lambdas) != rates:
@@ -167,7 +171,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             save_checkpoint(ckpt_path, {
                 "config": model.config, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "step": step, "elapsed": time.time() - start, "rng": rngs, "train_config": asdict(cfg),
-                "world": world, "replicas_agree": agree, "commands": commands,
+                "world": world, "replicas_agree": agree, "commands": commands, "init": init,
             })  # fmt: skip
 
     stop = _StopRequest()
@@ -218,6 +222,24 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     if world > 1:
         dist.barrier()
     return ckpt_path
+
+
+def _initialize(model: torch.nn.Module, path: str) -> dict:
+    """Load another run's weights into a new run's model (widening its latent if M grew, licodec/widen.py);
+    returns what the provenance keeps of that run."""
+    source = load_checkpoint(Path(path))
+    old, new = dict(source["config"]), dict(model.config)
+    old_m, new_m = old.pop("M", None) or old["N"], new.pop("M", None) or new["N"]
+    if old != new:
+        raise ValueError(f"--init: {path} is {source['config']}, which does not fit {model.config}")
+    if old_m == new_m:
+        model.load_state_dict(source["model"])
+    else:
+        from licodec.widen import widen_latents
+
+        model.load_state_dict(widen_latents(source["model"], model, old_m))
+    return {"path": str(path), "config": source["config"], "step": source["step"], "elapsed": source["elapsed"],
+            "commands": source.get("commands", []), "init": source.get("init")}  # fmt: skip
 
 
 def validate(model: torch.nn.Module, files: list[Path], step: int, path: Path) -> list[dict]:

@@ -1,0 +1,84 @@
+"""Start a model with more latent channels (M) from a trained one with fewer, without losing what it learned.
+
+A Cheng 2020 codec trained with M latent channels is embedded into the same architecture with M' > M (same
+N): every old weight keeps its place, and the new channels are wired so that at the start
+
+    - the reconstruction is unchanged: the new latents are scaled to almost zero by their gains (they round
+      to 0) and the first layers that mix them into old features get zero weights for them;
+    - the old channels' entropy parameters are unchanged: old outputs get zero weights for every new input;
+    - the new channels cost almost no bits: their mixture predicts 0 with the smallest scale;
+    - everything new can learn: new outputs start from the architecture's random init, and each zero weight
+      multiplies a feature that is not zero, so it receives gradients from the first step.
+
+Training then decides how to use the extra capacity (the old channels are a 64-number basis per 16x16 block,
+see models/cheng2020.py). Layouts that are not "old channels first" are remapped: the entropy-parameter
+network's input is [hyper features (2M), context features (2M)] and its output is P blocks of M channels.
+"""
+
+import torch
+from torch import nn
+
+from licodec.entropy.bounds import SCALE_BOUND
+
+NEW_GAIN = 0.01  # new latents start at 1 % of the old channels' mean gain: they round to 0
+
+
+def widen_latents(old_state: dict[str, torch.Tensor], model: nn.Module, old_m: int) -> dict[str, torch.Tensor]:
+    """A state dict for ``model`` (M' latent channels) that embeds ``old_state`` (same architecture and N,
+    ``old_m`` latent channels). ``model``'s own (random) parameters supply the new entries."""
+    new_m = model.gain.shape[1]
+    if new_m < old_m:
+        raise ValueError(f"cannot narrow a model from {old_m} to {new_m} latent channels")
+    ppe = model.mixture.params_per_element
+    remap_in = {"entropy_parameters.0.weight": _concat_map(old_m, new_m, parts=2, width=2)}
+    remap_out = {
+        "entropy_parameters.4.weight": _concat_map(old_m, new_m, parts=ppe, width=1),
+        "entropy_parameters.4.bias": _concat_map(old_m, new_m, parts=ppe, width=1),
+    }
+    state = {}
+    for name, new in model.state_dict().items():
+        old = old_state[name]
+        if old.shape == new.shape:
+            state[name] = old.clone()
+        elif name in ("gain", "inv_gain"):
+            state[name] = _widen_gain(old, new_m, NEW_GAIN if name == "gain" else 1.0)
+        else:
+            state[name] = _embed(old, new.detach().clone(), remap_out.get(name), remap_in.get(name))
+    _predict_zero(state, model, old_m, new_m)
+    return state
+
+
+def _concat_map(old_m: int, new_m: int, parts: int, width: int) -> torch.Tensor:
+    """Indices of old channels in a layout of ``parts`` blocks of ``width * M`` channels each."""
+    block = torch.arange(width * old_m)
+    return torch.cat([p * width * new_m + block for p in range(parts)])
+
+
+def _embed(old: torch.Tensor, new: torch.Tensor, out_map: torch.Tensor | None, in_map: torch.Tensor | None):
+    """Copy ``old`` into ``new`` at (out_map, in_map) (default: the leading channels), and zero the weights
+    from new inputs to old outputs. New outputs keep their random init."""
+    out_map = torch.arange(old.shape[0]) if out_map is None else out_map
+    if old.dim() == 1:
+        new[out_map] = old
+        return new
+    in_map = torch.arange(old.shape[1]) if in_map is None else in_map
+    new[out_map] = 0.0
+    new[out_map[:, None], in_map[None, :]] = old
+    return new
+
+
+def _widen_gain(old: torch.Tensor, new_m: int, factor: float) -> torch.Tensor:
+    """(rates, M) -> (rates, M'): new channels get the mean of the old ones at each rate, times ``factor``."""
+    extra = old.mean(dim=1, keepdim=True).expand(-1, new_m - old.shape[1]) * factor
+    return torch.cat([old, extra], dim=1)
+
+
+def _predict_zero(state: dict, model: nn.Module, old_m: int, new_m: int) -> None:
+    """The new channels' mixture parameters: zero weights from the hidden layer (they learn from the first
+    step, as the hidden features are not zero), equal component weights, mean 0, the smallest scale."""
+    k, ppe = model.mixture.k, model.mixture.params_per_element
+    new_rows = torch.cat([p * new_m + torch.arange(old_m, new_m) for p in range(ppe)])
+    state["entropy_parameters.4.weight"][new_rows] = 0.0
+    bias = state["entropy_parameters.4.bias"].view(ppe, new_m)
+    bias[:, old_m:] = 0.0
+    bias[ppe - k :, old_m:] = SCALE_BOUND  # the last K blocks are the raw scales
