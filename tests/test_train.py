@@ -97,6 +97,14 @@ def test_resume_continues_exactly(folder, tmp_path):
     assert [int(r.split(",")[0]) for r in log] == [1, 2, 3, 4, 5, 6]
 
 
+def test_resume_keeps_the_lambdas_of_the_checkpoint_unless_given(folder, tmp_path):
+    train(config(folder, tmp_path, steps=2, lambdas=(0.001, 0.1)))
+    kept = load_checkpoint(train(config(folder, tmp_path, steps=3), resume=True))
+    assert kept["train_config"]["lambdas"] == (0.001, 0.1)
+    changed = load_checkpoint(train(config(folder, tmp_path, steps=4, lambdas=(0.002, 0.2)), resume=True))
+    assert changed["train_config"]["lambdas"] == (0.002, 0.2)
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "licodec", "train", *args]
 

@@ -123,6 +123,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         state = load_checkpoint(ckpt_path)
         options = dict(state["config"])  # a checkpoint knows its architecture; flags cannot change it
         cfg = replace(cfg, arch=options.pop("arch"), model_options=options)
+        if cfg.lambdas is None:  # and its lambdas, which --lambdas may change (logged in its command history)
+            cfg = replace(cfg, lambdas=state.get("train_config", {}).get("lambdas"))
     model, optimizer = build(cfg)
     step, elapsed = 0, 0.0
     commands = [*(state or {}).get("commands", []), {"argv": sys.argv, "from_step": 0, "world": world}]
