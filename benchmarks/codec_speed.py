@@ -6,10 +6,12 @@ one 768x512 image, N=128, random weights, on this machine.
 
 Targets: cheng2020-attn-ckbd decodes >= 10x faster than CompressAI's cheng2020_attn and the serial K=3 model
 no slower than CompressAI's single-Gaussian serial model (issue 3); the octave codec (no context model)
-decodes >= 10x faster than licodec's serial cheng2020-attn K=3 (issue 6). The last row runs the synthesis
-transform in bfloat16 (`licodec decode --fast`). The octave codec's gains are scaled up until its file is as
-large as the serial model's (its random latents are otherwise nearly all zero). licodec timings are the library
-calls `compress`/`decompress` (real files; model loading excluded); CompressAI's are its
+decodes >= 10x faster than licodec's serial cheng2020-attn K=3 (issue 6). Rows marked bfloat16 run the
+synthesis under bfloat16 autocast (`licodec decode --precision bfloat16`), rows marked --fast run its wide 3x3
+convolutions in int8 and the rest in bfloat16 (`licodec decode --fast`, src/licodec/int8.py); the one-time
+cost of making the int8 copy of a loaded model is printed apart. The octave codec's gains are scaled up until
+its file is as large as the serial model's (its random latents are otherwise nearly all zero). licodec timings
+are the library calls `compress`/`decompress` (real files; model loading excluded); CompressAI's are its
 `compress`/`decompress` after `update()`.
 """
 
@@ -21,7 +23,8 @@ import torch
 from PIL import Image
 from timing import best_of
 
-from licodec.codec import compress, decompress
+from licodec.codec import compress, decompress, synthesis_precision
+from licodec.int8 import int8_copy
 from licodec.models import create_model
 
 KODAK = Path(__file__).resolve().parents[2] / "shared/data/kodak/kodim23.png"
@@ -36,7 +39,7 @@ def load_image(path: str | None) -> np.ndarray:
     return np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8)
 
 
-def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3, fast: bool = False, min_bytes: int = 0):
+def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3, precision: str = "float32", min_bytes: int = 0):
     """``min_bytes``: scale the model's gains up until its file is at least this large, so that a random
     network whose latents are nearly all zero does not decode fast merely for having nothing to decode."""
     torch.manual_seed(0)
@@ -47,7 +50,7 @@ def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3, fast: boo
         with torch.no_grad():
             model.gain.mul_(1.5)
     t_enc, data = best_of(repeat, lambda: compress(rgb, model))
-    t_dec, out = best_of(repeat, lambda: decompress(data, model, fast=fast))
+    t_dec, out = best_of(repeat, lambda: decompress(data, model, precision=precision))
     assert out.shape == rgb.shape
     return t_enc, t_dec, len(data)
 
@@ -97,15 +100,23 @@ def main() -> None:
     rows[serial] = bench_licodec("cheng2020-attn", rgb, args.repeat, 3)
     rows["licodec cheng2020-attn K=1 (serial)"] = bench_licodec("cheng2020-attn", rgb, args.repeat, 1)
     rows["licodec cheng2020-attn-ckbd K=3"] = bench_licodec("cheng2020-attn-ckbd", rgb, args.repeat, 3)
-    rows["licodec cheng2020-attn-ckbd K=3, --fast"] = bench_licodec("cheng2020-attn-ckbd", rgb, args.repeat, 3, True)
+    ckbd = "cheng2020-attn-ckbd"
+    rows["licodec cheng2020-attn-ckbd K=3, bfloat16"] = bench_licodec(ckbd, rgb, args.repeat, 3, "bfloat16")
+    fast = synthesis_precision(None, fast=True, deterministic=False)
+    rows[f"licodec cheng2020-attn-ckbd K=3, --fast ({fast})"] = bench_licodec(ckbd, rgb, args.repeat, 3, fast)
     size = rows[serial][2]  # the octave codec's random latents are nearly all zero: match the file size
     rows["licodec fu2022-octave K=3"] = bench_licodec("fu2022-octave", rgb, args.repeat, 3, min_bytes=size)
-    rows["licodec fu2022-octave K=3, --fast"] = bench_licodec("fu2022-octave", rgb, args.repeat, 3, True, size)
-    print(f"{'model':48s} {'encode s':>9s} {'decode s':>9s} {'bytes':>8s} {'vs compressai':>14s} "
+    octave_fast = bench_licodec("fu2022-octave", rgb, args.repeat, 3, fast, size)
+    rows[f"licodec fu2022-octave K=3, --fast ({fast})"] = octave_fast
+    print(f"{'model':52s} {'encode s':>9s} {'decode s':>9s} {'bytes':>8s} {'vs compressai':>14s} "
           f"{'vs serial K=3':>14s}")  # fmt: skip
     for label, (t_enc, t_dec, size) in rows.items():
         vs_ref = f"x{ref[1] / t_dec:.2f}" if ref else "-"
-        print(f"{label:48s} {t_enc:9.2f} {t_dec:9.2f} {size:8d} {vs_ref:>14s} {rows[serial][1] / t_dec:13.2f}x")
+        print(f"{label:52s} {t_enc:9.2f} {t_dec:9.2f} {size:8d} {vs_ref:>14s} {rows[serial][1] / t_dec:13.2f}x")
+    if fast == "int8":
+        model = create_model(ckbd, N=128, K=3).eval()
+        seconds, _ = best_of(1, lambda: int8_copy(model.g_s))
+        print(f"int8 copy of {ckbd}'s g_s, made once per loaded model (in a one-file CLI decode too): {seconds:.3f} s")
 
 
 if __name__ == "__main__":

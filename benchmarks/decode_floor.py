@@ -1,5 +1,6 @@
 """How close the checkerboard decoder is to this CPU's limit: the synthesis transform block by block against
-the machine's own bfloat16 convolution peak, and the lowest decode time that peak allows.
+the machine's own bfloat16 convolution peak, the lowest decode time that peak allows, and the same blocks
+with their wide 3x3 convolutions in int8 (`decode --fast`, src/licodec/int8.py), which go below it.
 
     python benchmarks/decode_floor.py [--threads 2] [--repeat 3]
 
@@ -20,6 +21,7 @@ from timing import best_of
 
 from licodec.codec import compress
 from licodec.coding.container import unpack
+from licodec.int8 import int8_available, int8_copy
 from licodec.models import create_model
 
 
@@ -32,15 +34,17 @@ def conv_peak(repeat: int) -> float:
     return x[0, 0].numel() * 128 * 128 * 9 / seconds / 1e9
 
 
-def block_times(model: torch.nn.Module, y_hat: torch.Tensor, repeat: int) -> list[tuple[str, tuple, float, float]]:
-    """(block, input size, GMACs, seconds) for each block of g_s under bf16 autocast."""
+def block_times(model: torch.nn.Module, y_hat: torch.Tensor, repeat: int) -> list[tuple]:
+    """(block, input size, GMACs, seconds in bf16, seconds with int8 convolutions) for each block of g_s."""
     rows = []
     x = y_hat.contiguous(memory_format=torch.channels_last)
-    for block in model.g_s:
+    int8_blocks = int8_copy(model.g_s) if int8_available() else [None] * len(model.g_s)
+    for block, int8_block in zip(model.g_s, int8_blocks, strict=True):
         macs = synthesis_macs_of(block, x)
         with torch.no_grad(), torch.autocast("cpu", torch.bfloat16):
             seconds, out = best_of(repeat, lambda b=block, inp=x: b(inp))
-        rows.append((type(block).__name__, tuple(x.shape[2:]), macs / 1e9, seconds))
+            int8_seconds = best_of(repeat, lambda b=int8_block, inp=x: b(inp))[0] if int8_block else float("nan")
+        rows.append((type(block).__name__, tuple(x.shape[2:]), macs / 1e9, seconds, int8_seconds))
         x = out
     return rows
 
@@ -66,15 +70,18 @@ def main() -> None:
     peak = conv_peak(args.repeat)
     rows = block_times(model, y_hat, args.repeat)
     print(f"cheng2020-attn-ckbd, N=128, 768x512, threads={args.threads}, bf16 synthesis, best of {args.repeat}")
-    print(f"{'g_s block':24s} {'input':>10s} {'GMACs':>7s} {'ms':>7s} {'GMAC/s':>7s}")
-    for name, size, gmacs, seconds in rows:
-        print(f"{name:24s} {f'{size[1]}x{size[0]}':>10s} {gmacs:7.2f} {seconds * 1e3:7.1f} {gmacs / seconds:7.0f}")
-    gmacs, seconds = sum(r[2] for r in rows), sum(r[3] for r in rows)
-    print(f"{'synthesis':24s} {'':>10s} {gmacs:7.2f} {seconds * 1e3:7.1f} {gmacs / seconds:7.0f}")
+    print(f"{'g_s block':24s} {'input':>10s} {'GMACs':>7s} {'bf16 ms':>8s} {'GMAC/s':>7s} {'int8 ms':>8s}")
+    for name, size, gmacs, seconds, int8_seconds in rows:
+        print(f"{name:24s} {f'{size[1]}x{size[0]}':>10s} {gmacs:7.2f} {seconds * 1e3:8.1f} {gmacs / seconds:7.0f} "
+              f"{int8_seconds * 1e3:8.1f}")  # fmt: skip
+    gmacs, seconds, int8_seconds = (sum(r[i] for r in rows) for i in (2, 3, 4))
+    print(f"{'synthesis':24s} {'':>10s} {gmacs:7.2f} {seconds * 1e3:8.1f} {gmacs / seconds:7.0f} "
+          f"{int8_seconds * 1e3:8.1f}")  # fmt: skip
     print(f"bf16 3x3 convolution peak: {peak:.0f} GMAC/s; synthesis at that peak: {gmacs / peak:.3f} s")
     print(f"entropy decoding path (decompress_latents): {t_latents:.3f} s")
     print(f"decode floor (synthesis at peak + entropy path): {gmacs / peak + t_latents:.3f} s; "
-          f"measured synthesis + entropy path: {seconds + t_latents:.3f} s")  # fmt: skip
+          f"measured synthesis + entropy path: {seconds + t_latents:.3f} s in bf16, "
+          f"{int8_seconds + t_latents:.3f} s with int8 convolutions (decode --fast)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -110,13 +110,17 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from licodec import codec, zoo
     from licodec.coding.container import ContainerError
 
+    try:
+        codec.synthesis_precision(args.precision, args.fast, deterministic=False)
+    except ValueError as e:
+        raise CliError(str(e), EXIT_USAGE) from e
     for src, dst in zip(args.inputs, _outputs(args.inputs, args.output, ".png", args.force), strict=True):
         data = _read_input(src)
         start = time.perf_counter()
         try:
             header = codec.read_header(data)
             model = _load(args.model) if args.model else zoo.resolve(header)
-            pixels = codec.decompress(data, model, fast=args.fast)
+            pixels = codec.decompress(data, model, fast=args.fast, precision=args.precision)
         except (ContainerError, codec.IncompatibleError, LookupError) as e:
             raise CliError(f"{src}: {e}", EXIT_CORRUPT) from e
         seconds = time.perf_counter() - start
@@ -181,7 +185,16 @@ def add_commands(sub) -> None:
     p.add_argument("inputs", nargs="+", help=".lic files or - for stdin")
     p.add_argument("-o", "--output", help="output file, directory, or - for stdout (default: INPUT.png)")
     p.add_argument("--model", help="weights to decode with (default: the shipped weights the file names)")
-    p.add_argument("--fast", action="store_true", help="bfloat16 synthesis: ~3x faster, pixels differ slightly")
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="approximate synthesis: int8 where supported, else bfloat16; ~3x faster, pixels differ slightly",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "bfloat16", "int8"],
+        help="synthesis arithmetic (default: float32, or the --fast choice)",
+    )
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(handler=cmd_decode)
 

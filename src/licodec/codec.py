@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from licodec.coding.coder import CodingError
 from licodec.coding.container import ContainerError, Header, pack, unpack
+from licodec.int8 import int8_available, int8_synthesis
 from licodec.models import weights_fingerprint
 
 Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond what the container can hold
@@ -115,17 +116,22 @@ def read_header(data: bytes) -> Header:
 
 
 @torch.no_grad()
-def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False, fast: bool = False) -> np.ndarray:
+def decompress(
+    data: bytes, model: torch.nn.Module, deterministic: bool = False, fast: bool = False, precision: str | None = None
+) -> np.ndarray:
     """Decode .lic bytes with ``model`` -> (H, W, 3) uint8, or (H, W) for greyscale sources.
 
     The decoded latents are bit-exact whatever the thread count or CPU (see entropy/tables.py). The
     synthesis transform then runs on oneDNN, whose float rounding depends on the thread count: pixels may
     differ by one level between thread counts, as with other float decoders. ``deterministic=True`` uses
     PyTorch's native convolutions instead, which give the same image for any thread count (slower).
-    ``fast=True`` runs the synthesis in bfloat16 (about 3x faster on CPUs with AVX512-BF16): the latents are
-    the same, the pixels differ slightly from the float32 reconstruction.
+    ``precision`` is the synthesis arithmetic: "float32" (the default), "bfloat16" (autocast; about 2.5x
+    faster on CPUs with AVX512-BF16) or "int8" (the heavy 3x3 convolutions in int8 on oneDNN, the rest in
+    bfloat16; int8.py). ``fast=True`` picks int8 where this build supports it, else bfloat16. The latents
+    are the same in every case; the pixels differ slightly from the float32 reconstruction.
     Raises ContainerError for a damaged file and IncompatibleError when ``model`` did not write it.
     """
+    precision = synthesis_precision(precision, fast, deterministic)
     header, sections = unpack(data)
     if header.model != model_name(model) or header.fingerprint != weights_fingerprint(model):
         raise IncompatibleError(
@@ -145,12 +151,29 @@ def decompress(data: bytes, model: torch.nn.Module, deterministic: bool = False,
         y_hat = model.decompress_latents(sections, padded_h, padded_w)
     except (CodingError, ValueError, KeyError, OverflowError) as e:
         raise ContainerError(f"entropy-coded data does not decode: {e}") from e
-    with _onednn(enabled=not deterministic), torch.autocast("cpu", torch.bfloat16, enabled=fast):
-        x_hat = model.synthesis(y_hat, torch.tensor([header.quality])).float()
+    g_s = int8_synthesis(model) if precision == "int8" else None
+    with _onednn(enabled=not deterministic), torch.autocast("cpu", torch.bfloat16, enabled=precision != "float32"):
+        x_hat = model.synthesis(y_hat, torch.tensor([header.quality]), g_s).float()
     rgb = to_uint8(x_hat, header.height, header.width)
     if header.channels == 1:
         return np.asarray(Image.fromarray(rgb).convert("L"))
     return rgb
+
+
+PRECISIONS = ("float32", "bfloat16", "int8")
+
+
+def synthesis_precision(precision: str | None, fast: bool, deterministic: bool) -> str:
+    """The synthesis arithmetic that decompress() will use; ValueError for one it cannot."""
+    if precision is None:
+        precision = ("int8" if int8_available() and not deterministic else "bfloat16") if fast else "float32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown synthesis precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    if precision == "int8" and deterministic:
+        raise ValueError("int8 synthesis runs on oneDNN; deterministic decoding does not use oneDNN")
+    if precision == "int8" and not int8_available():
+        raise ValueError("int8 synthesis needs oneDNN's int8 convolutions, which this PyTorch build lacks")
+    return precision
 
 
 @contextmanager

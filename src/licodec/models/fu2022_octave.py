@@ -144,11 +144,13 @@ class OctaveHyperprior(nn.Module):
         g_h, g_l = self._gains(self.gain, quality)
         return y_h.float().contiguous() * g_h, y_l.float().contiguous() * g_l
 
-    def synthesis(self, y_hat: tuple[torch.Tensor, torch.Tensor], quality: torch.Tensor) -> torch.Tensor:
+    def synthesis(
+        self, y_hat: tuple[torch.Tensor, torch.Tensor], quality: torch.Tensor, g_s: nn.Module | None = None
+    ) -> torch.Tensor:
         g_h, g_l = self._gains(self.inv_gain, quality)
         high = (y_hat[0] * g_h).contiguous(memory_format=torch.channels_last)
         low = (y_hat[1] * g_l).contiguous(memory_format=torch.channels_last)
-        return self.g_s(high, low)[0].contiguous()
+        return (g_s or self.g_s)(high, low)[0].contiguous()
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         """(C, h, w) of every latent for a padded image size; each stride-2 step rounds up."""

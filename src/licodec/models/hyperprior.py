@@ -73,9 +73,10 @@ class ContextHyperprior(nn.Module):
         y = self.g_a(x.contiguous(memory_format=torch.channels_last)).float()
         return y.contiguous() * self._gain(self.gain, quality)
 
-    def synthesis(self, y_hat: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    def synthesis(self, y_hat: torch.Tensor, quality: torch.Tensor, g_s: nn.Module | None = None) -> torch.Tensor:
+        """x_hat from y_hat; ``g_s`` replaces self.g_s (the fast decoder passes its int8 copy, int8.py)."""
         y = (y_hat * self._gain(self.inv_gain, quality)).contiguous(memory_format=torch.channels_last)
-        return self.g_s(y).contiguous()
+        return (g_s or self.g_s)(y).contiguous()
 
     def mixture_params(self, hyper: torch.Tensor, ctx: torch.Tensor) -> MixtureParams:
         return self.mixture.split(self.entropy_parameters(torch.cat([hyper, ctx], dim=1)))
