@@ -18,6 +18,7 @@ from torch.func import functional_call
 
 from licodec.coding.coder import Decoder, Encoder
 from licodec.entropy.tables import TableGroup, factorized_tables, mixture_tables
+from licodec.layers import pointwise
 from licodec.models.hyperprior import ContextHyperprior
 
 CodeStep = Callable[[list[TableGroup], torch.Tensor], np.ndarray]
@@ -50,18 +51,6 @@ def _float64_call(module: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tenso
     return functional_call(module, params, tuple(t.to(torch.float64) for t in inputs))
 
 
-def _pointwise_float64(net: torch.nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """A stack of 1x1 convolutions and activations applied to (P, C) feature rows as float64 matrix products
-    (a float64 convolution would take PyTorch's slow native path)."""
-    for layer in net:
-        if isinstance(layer, torch.nn.Conv2d):
-            assert layer.kernel_size == (1, 1)
-            x = torch.nn.functional.linear(x, layer.weight.to(torch.float64).flatten(1), layer.bias.to(torch.float64))
-        else:
-            x = layer(x)
-    return x
-
-
 def walk_schedule(model: ContextHyperprior, hyper: torch.Tensor, code: CodeStep) -> torch.Tensor:
     """Decode-order loop. hyper: (1, C_h, h, w) float64 -> y_hat (1, M, h, w) float64.
 
@@ -77,7 +66,7 @@ def walk_schedule(model: ContextHyperprior, hyper: torch.Tensor, code: CodeStep)
     for positions in model.context.schedule(h, w):
         ctx = model.context.gather(y_buffer, positions)  # (P, C_ctx)
         features = torch.cat([hyper_flat[:, positions].t(), ctx], dim=1)  # (P, C_h + C_ctx)
-        params = _pointwise_float64(model.entropy_parameters, features).t()[None]  # (1, Pe*M, P)
+        params = pointwise(model.entropy_parameters, features).t()[None]  # (1, Pe*M, P)
         with table_threads(m * len(positions)):
             groups = mixture_tables(model.mixture, model.mixture.split(params))
         values = code(groups, positions)

@@ -15,6 +15,20 @@ def conv1x1(in_ch: int, out_ch: int) -> nn.Conv2d:
     return nn.Conv2d(in_ch, out_ch, 1)
 
 
+def pointwise(net: nn.Sequential, rows: torch.Tensor) -> torch.Tensor:
+    """A stack of 1x1 convolutions and activations applied to feature rows (..., C) as matrix products, in
+    the rows' dtype. The same maths as the convolutions; but PyTorch's CPU convolution takes its slow native
+    path for these in float32 (about 3x slower in training, measured) and in float64."""
+    for layer in net:
+        if isinstance(layer, nn.Conv2d):
+            assert layer.kernel_size == (1, 1)
+            bias = None if layer.bias is None else layer.bias.to(rows.dtype)
+            rows = F.linear(rows, layer.weight.to(rows.dtype).flatten(1), bias)
+        else:
+            rows = layer(rows)
+    return rows
+
+
 class SubpelConv(nn.Sequential):
     """k x k convolution to r^2 times the channels, then pixel shuffle: sub-pixel upsampling by r."""
 

@@ -18,6 +18,7 @@ from torch import nn
 
 from licodec.context import ContextModel
 from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams, noise_quantize, ste_round
+from licodec.layers import pointwise
 
 
 @dataclass
@@ -79,7 +80,8 @@ class ContextHyperprior(nn.Module):
         return (g_s or self.g_s)(y).contiguous()
 
     def mixture_params(self, hyper: torch.Tensor, ctx: torch.Tensor) -> MixtureParams:
-        return self.mixture.split(self.entropy_parameters(torch.cat([hyper, ctx], dim=1)))
+        rows = torch.cat([hyper, ctx], dim=1).permute(0, 2, 3, 1)  # 1x1 convolutions as matrix products
+        return self.mixture.split(pointwise(self.entropy_parameters, rows).permute(0, 3, 1, 2))
 
     def forward(
         self,
