@@ -151,8 +151,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         generator=torch.Generator(),  # its own: drawing worker seeds must not move the global RNG on resume
         worker_init_fn=_ignore_stop_signals,
     )  # fmt: skip
-    # The only buffers are constant masks: nothing to broadcast.
-    ddp = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False) if world > 1 else model
+    # The only buffers are constant masks: nothing to sync before each forward (synced once at init: harmless).
+    ddp = torch.nn.parallel.DistributedDataParallel(model, forward_sync_buffers=False) if world > 1 else model
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
     log = CsvLog(out / "log.csv", step) if rank == 0 else None
