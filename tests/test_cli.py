@@ -93,8 +93,16 @@ def test_missing_and_unreadable_inputs_are_io_errors(tmp_path, weights, capsys):
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"this is not an image")
     assert run("encode", str(junk), "--model", weights) == EXIT_IO
-    assert "cannot read image" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot read image: not a format" in err and "BytesIO" not in err
     assert run("decode", str(tmp_path / "nope.lic")) == EXIT_IO
+
+
+def test_output_into_a_missing_directory_is_an_io_error_and_creates_nothing(tmp_path, weights, photo, capsys):
+    target = tmp_path / "typo" / "a.lic"
+    assert run("encode", photo, "-o", str(target), "--model", weights) == EXIT_IO
+    assert "no such directory" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
 
 
 def test_usage_errors(weights, photo, capsys):

@@ -55,8 +55,12 @@ def _outputs(inputs: list[str], out: str | None, suffix: str, force: bool) -> li
     if len(set(outputs)) != len(outputs):
         raise CliError("two inputs would write the same output name", EXIT_USAGE)
     for o in outputs:  # refuse before doing any work
-        if o != STDIO and Path(o).exists() and not force:
+        if o == STDIO:
+            continue
+        if Path(o).exists() and not force:
             raise CliError(f"{o}: already exists (use --force to overwrite)", EXIT_IO)
+        if not Path(o).parent.is_dir():  # a mistyped path should not grow a directory tree
+            raise CliError(f"{o}: no such directory {str(Path(o).parent)!r}", EXIT_IO)
     return outputs
 
 

@@ -52,7 +52,9 @@ def read_image(source: str | Path | bytes | Image.Image) -> SourceImage:
             img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
             img.load()
         img = ImageOps.exif_transpose(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except UnidentifiedImageError as e:  # its message names a BytesIO object, not the problem
+        raise ImageError("cannot read image: not a format Pillow can open (PNG, JPEG, TIFF, WebP, ...)") from e
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ImageError(f"cannot read image: {e}") from e
     mode = img.mode
     dropped_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
