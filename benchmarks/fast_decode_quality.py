@@ -5,9 +5,9 @@ each synthesis precision (float32, bfloat16, int8), per rate point.
 
 The latents are decoded bit-exactly in every case; only the synthesis arithmetic differs. Prints mean PSNR
 (dB, against the original) per precision and the mean and worst change against float32. The int8 decoder
-quantizes only 3x3 convolutions at least int8.MIN_CHANNELS (128) wide, where it is faster; the shipped model
-(N=64) has none, so its `--fast` decode is bfloat16. `--int8-min-channels 64` lowers the threshold to measure
-what int8 arithmetic costs on trained weights.
+quantizes only 3x3 convolutions at least int8.MIN_CHANNELS (128) wide, where it is faster: in the shipped
+N=64, M=192 model those that read the 192-channel latent (the first residual block and the first up-sampling
+block of g_s); `--int8-min-channels 64` lowers the threshold to measure int8 on all of its transforms.
 """
 
 import argparse
@@ -18,8 +18,9 @@ import torch
 from PIL import Image
 
 from licodec import int8
-from licodec.codec import PRECISIONS, compress, decompress, synthesis_precision
+from licodec.codec import compress, decompress
 from licodec.metrics import psnr
+from licodec.precision import PRECISIONS, synthesis_precision
 from licodec.zoo import load_model
 
 

@@ -5,18 +5,27 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import smooth_image, tiny_model
-from licodec.codec import compress, decompress, synthesis_precision
-from licodec.int8 import Int8Conv2d, Int8SubpelConv, int8_available, int8_copy, int8_synthesis
+from licodec.codec import compress, decompress
+from licodec.int8 import (
+    Int8Conv2d,
+    Int8SubpelConv,
+    int8_available,
+    int8_copy,
+    int8_synthesis,
+    quantize_activation,
+)
 from licodec.layers import SubpelConv
 from licodec.metrics import psnr
+from licodec.precision import synthesis_precision
 
-pytestmark = pytest.mark.skipif(not int8_available(), reason="this PyTorch build has no oneDNN int8 convolution")
+needs_int8 = pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution with VNNI here")
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.float() - b.float()).norm() / b.float().norm())
 
 
+@needs_int8
 def test_int8_convolution_matches_float_within_quantization_error():
     conv = nn.Conv2d(32, 48, 3, padding=1)
     x = torch.randn(1, 32, 20, 28)
@@ -28,6 +37,7 @@ def test_int8_convolution_matches_float_within_quantization_error():
         assert relative_error(wrong, conv(x)) > 0.5  # the test can tell another convolution apart
 
 
+@needs_int8
 def test_int8_subpixel_convolution_interleaves_like_pixel_shuffle():
     subpel = SubpelConv(16, 8)
     x = torch.relu(torch.randn(1, 16, 9, 13))  # one-sided, as after a leaky ReLU: zero point at 0
@@ -39,6 +49,7 @@ def test_int8_subpixel_convolution_interleaves_like_pixel_shuffle():
         assert relative_error(out, swapped) > 0.5  # another interleaving is far off
 
 
+@needs_int8
 def test_int8_copy_replaces_only_wide_3x3_convolutions():
     model = tiny_model("cheng2020-attn-ckbd", N=16)
     copied = int8_copy(model.g_s, min_channels=16)
@@ -49,6 +60,7 @@ def test_int8_copy_replaces_only_wide_3x3_convolutions():
     assert any(type(m) is nn.Conv2d and m.kernel_size == (3, 3) for m in model.g_s.modules())  # original kept
 
 
+@needs_int8
 def test_int8_decode_gives_the_float_image_up_to_quantization_noise(monkeypatch):
     model = tiny_model("cheng2020-anchor-ckbd", N=16)
     monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 16)
@@ -61,6 +73,7 @@ def test_int8_decode_gives_the_float_image_up_to_quantization_noise(monkeypatch)
     assert psnr(exact, fast) > 40
 
 
+@needs_int8
 def test_int8_copy_is_remade_when_the_weights_change():
     model = tiny_model("cheng2020-anchor-ckbd")
     first = int8_synthesis(model)
@@ -70,11 +83,53 @@ def test_int8_copy_is_remade_when_the_weights_change():
     assert int8_synthesis(model) is not first
 
 
-def test_precision_choice():
+@needs_int8
+def test_fast_decoding_picks_int8_where_available_and_bfloat16_for_deterministic_decoding():
     assert synthesis_precision(None, fast=False, deterministic=False) == "float32"
     assert synthesis_precision(None, fast=True, deterministic=False) == "int8"
     assert synthesis_precision(None, fast=True, deterministic=True) == "bfloat16"
     with pytest.raises(ValueError, match="deterministic"):
         synthesis_precision("int8", fast=False, deterministic=True)
+
+
+def test_without_int8_fast_decoding_falls_back_to_bfloat16_and_int8_is_refused(monkeypatch):
+    monkeypatch.setattr("licodec.int8.int8_available", lambda: False)
+    assert synthesis_precision(None, fast=True, deterministic=False) == "bfloat16"
+    with pytest.raises(ValueError, match="VNNI"):
+        synthesis_precision("int8", fast=False, deterministic=False)
     with pytest.raises(ValueError, match="valid"):
         synthesis_precision("int4", fast=False, deterministic=False)
+    model = tiny_model("cheng2020-anchor-ckbd")
+    data = compress(smooth_image(20, 30), model)
+    assert decompress(data, model, fast=True).shape == (20, 30, 3)
+
+
+def test_activation_codes_round_once_whatever_the_input_dtype():
+    x = (torch.randn(1, 8, 6, 7) * 3).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    codes, scale, zero_point = quantize_activation(x)
+    reference = torch.round(x.float() / scale + zero_point).clamp(0, 255)
+    assert torch.equal(codes.float(), reference)
+    with pytest.raises(FloatingPointError):
+        quantize_activation(torch.full((1, 2, 3, 3), float("nan")))
+
+
+@needs_int8
+def test_int8_copy_follows_replaced_weights_and_the_channel_threshold(monkeypatch):
+    model = tiny_model("cheng2020-anchor-ckbd", N=16)
+    monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 16)
+    first = int8_synthesis(model)
+    model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()}, assign=True)
+    second = int8_synthesis(model)
+    assert second is not first
+    monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 128)
+    assert not any(type(m).__name__.startswith("Int8") for m in int8_synthesis(model).modules())
+
+
+@needs_int8
+def test_int8_decode_of_the_octave_codec(monkeypatch):
+    model = tiny_model("fu2022-octave", N=16)
+    monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 8)
+    data = compress(smooth_image(48, 40), model)
+    exact, fast = decompress(data, model), decompress(data, model, precision="int8")
+    assert any(type(m).__name__.startswith("Int8") for m in int8_synthesis(model).modules())
+    assert psnr(exact, fast) > 35

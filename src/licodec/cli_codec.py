@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from licodec.cli_common import EXIT_CORRUPT, EXIT_IO, EXIT_USAGE, CliError, Formatter
+from licodec.precision import PRECISIONS, synthesis_precision
 
 STDIO = "-"
 
@@ -115,7 +116,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from licodec.coding.container import ContainerError
 
     try:
-        codec.synthesis_precision(args.precision, args.fast, deterministic=False)
+        synthesis_precision(args.precision, args.fast, deterministic=False)
     except ValueError as e:
         raise CliError(str(e), EXIT_USAGE) from e
     for src, dst in zip(args.inputs, _outputs(args.inputs, args.output, ".png", args.force), strict=True):
@@ -196,7 +197,7 @@ def add_commands(sub) -> None:
     )
     p.add_argument(
         "--precision",
-        choices=["float32", "bfloat16", "int8"],
+        choices=PRECISIONS,
         help="synthesis arithmetic (default: float32, or the --fast choice)",
     )
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")

@@ -19,8 +19,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from licodec.coding.coder import CodingError
 from licodec.coding.container import ContainerError, Header, pack, unpack
-from licodec.int8 import int8_available, int8_synthesis
+from licodec.int8 import int8_synthesis
 from licodec.models import weights_fingerprint
+from licodec.precision import synthesis_precision
 
 Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond what the container can hold
 # The transforms run on the whole image at once (no tiling yet): their activations need roughly 250 bytes
@@ -160,22 +161,6 @@ def decompress(
     if header.channels == 1:
         return np.asarray(Image.fromarray(rgb).convert("L"))
     return rgb
-
-
-PRECISIONS = ("float32", "bfloat16", "int8")
-
-
-def synthesis_precision(precision: str | None, fast: bool, deterministic: bool) -> str:
-    """The synthesis arithmetic that decompress() will use; ValueError for one it cannot."""
-    if precision is None:
-        precision = ("int8" if int8_available() and not deterministic else "bfloat16") if fast else "float32"
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown synthesis precision {precision!r}; valid: {', '.join(PRECISIONS)}")
-    if precision == "int8" and deterministic:
-        raise ValueError("int8 synthesis runs on oneDNN; deterministic decoding does not use oneDNN")
-    if precision == "int8" and not int8_available():
-        raise ValueError("int8 synthesis needs oneDNN's int8 convolutions, which this PyTorch build lacks")
-    return precision
 
 
 @contextmanager

@@ -13,12 +13,13 @@ stay in bfloat16):
 
 Sub-pixel convolutions (C -> 4C, then pixel shuffle) run as four C -> C convolutions, one per sub-pixel
 position, interleaved into the upsampled image: oneDNN's int8 kernel was measured 1.7x faster on four
-128-channel outputs than on one 512-channel output. Only the reconstruction changes (on the shipped model
-by a few hundredths of a dB, see README "Speed"); the latents, and so the file, are the same.
+128-channel outputs than on one 512-channel output. Only the reconstruction changes (README "Speed" gives
+the cost on the shipped model); the latents, and so the file, are the same.
 """
 
 import copy
 import functools
+import math
 import weakref
 
 import torch
@@ -31,10 +32,17 @@ MIN_CHANNELS = 128  # int8 is faster than bfloat16 only for 3x3 convolutions at 
 
 @functools.cache
 def int8_available() -> bool:
-    """Whether this PyTorch build and CPU run oneDNN's int8 convolution (x86 builds do)."""
+    """Whether this PyTorch build runs oneDNN's int8 convolution and the CPU has VNNI. Without VNNI, oneDNN
+    sums pairs of u8 x s8 products in 16 bits, where 255 * 127 * 2 saturates: a silently wrong image."""
+    vnni = getattr(torch.cpu, "_is_vnni_supported", None)
+    if vnni is None or not vnni():
+        return False
     try:
-        conv = Int8Conv2d(nn.Conv2d(4, 4, 3, padding=1))
-        return conv(torch.randn(1, 4, 5, 5)).shape == (1, 4, 5, 5)
+        conv = nn.Conv2d(4, 4, 3, padding=1)
+        with torch.no_grad():  # fixed values: probing must not draw from the caller's random numbers
+            conv.weight.fill_(0.5), conv.bias.zero_()
+        out = Int8Conv2d(conv)(torch.ones(1, 4, 5, 5))
+        return out.shape == (1, 4, 5, 5) and abs(float(out[0, 0, 2, 2]) - 18.0) < 0.5
     except (RuntimeError, AttributeError, NotImplementedError):
         return False
 
@@ -50,10 +58,12 @@ def quantize_activation(x: torch.Tensor) -> tuple[torch.Tensor, float, int]:
     """uint8 codes of a channels_last tensor, with the scale and zero point of its own range (0 included)."""
     lo, hi = torch.aminmax(x.permute(0, 2, 3, 1).reshape(-1))  # a view in channels_last: no copy
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise FloatingPointError("int8 synthesis: an activation is not finite")
     scale = max((hi - lo) / 255, 1e-12)
     zero_point = min(max(round(-lo / scale), 0), 255)
-    # zero_point + x / scale in one kernel (float arithmetic, one rounding on store), then to integers.
-    codes = torch.add(torch.tensor(float(zero_point)), x, alpha=1 / scale)
+    # zero_point + x / scale in float32 (a bfloat16 sum would round once more on store), then to integers.
+    codes = torch.add(torch.tensor(float(zero_point)), x.float(), alpha=1 / scale)
     return codes.round_().clamp_(0, 255).to(torch.uint8), scale, zero_point
 
 
@@ -107,33 +117,53 @@ def _heavy(conv: nn.Module, min_channels: int, outputs_per_channel: int = 1) -> 
     return (
         type(conv) is nn.Conv2d
         and conv.kernel_size == (3, 3)
+        and conv.padding_mode == "zeros"
+        and isinstance(conv.padding, tuple)
         and conv.in_channels >= min_channels
         and conv.out_channels >= min_channels * outputs_per_channel
     )
 
 
+def _replace(module: nn.Module, min_channels: int) -> None:
+    """Swap heavy convolutions for int8 ones, not descending into what was swapped."""
+    for name, child in module.named_children():
+        if isinstance(child, SubpelConv) and child[1].upscale_factor == 2 and _heavy(child[0], min_channels, 4):
+            setattr(module, name, Int8SubpelConv(child))
+        elif _heavy(child, min_channels):
+            setattr(module, name, Int8Conv2d(child))
+        else:
+            _replace(child, min_channels)
+
+
 def int8_copy(module: nn.Module, min_channels: int | None = None) -> nn.Module:
     """A copy of ``module`` whose 3x3 convolutions of at least ``min_channels`` (default MIN_CHANNELS) in and
     out run in int8."""
-    min_channels = MIN_CHANNELS if min_channels is None else min_channels
     module = copy.deepcopy(module)
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, SubpelConv) and child[1].upscale_factor == 2 and _heavy(child[0], min_channels, 4):
-                setattr(parent, name, Int8SubpelConv(child))
-            elif _heavy(child, min_channels):
-                setattr(parent, name, Int8Conv2d(child))
+    if _heavy(module, MIN_CHANNELS if min_channels is None else min_channels):
+        return Int8Conv2d(module).eval()
+    _replace(module, MIN_CHANNELS if min_channels is None else min_channels)
     return module.eval()
 
 
-_copies: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], nn.Module]]" = weakref.WeakKeyDictionary()
+_copies: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, nn.Module]]" = weakref.WeakKeyDictionary()
+
+
+def _weights_key(module: nn.Module) -> tuple | None:
+    """What identifies the weights a copy was made from (None: cannot tell, e.g. inference tensors)."""
+    try:
+        return MIN_CHANNELS, tuple((p.data_ptr(), p.dtype, p._version) for p in module.parameters())
+    except RuntimeError:
+        return None
 
 
 def int8_synthesis(model: nn.Module) -> nn.Module:
-    """The int8 copy of ``model.g_s``, made once per model and remade if its weights change in place."""
-    versions = tuple(p._version for p in model.g_s.parameters())
-    cached = _copies.get(model)
-    if cached is None or cached[0] != versions:
-        cached = (versions, int8_copy(model.g_s))
-        _copies[model] = cached
+    """The int8 copy of ``model.g_s``, made once per synthesis transform and remade if its weights change
+    (in place, by assignment or by moving them)."""
+    g_s = model.g_s
+    key = _weights_key(g_s)
+    cached = _copies.get(g_s)
+    if key is None or cached is None or cached[0] != key:
+        cached = (key, int8_copy(g_s))
+        if key is not None:
+            _copies[g_s] = cached
     return cached[1]

@@ -150,7 +150,7 @@ class OctaveHyperprior(nn.Module):
         g_h, g_l = self._gains(self.inv_gain, quality)
         high = (y_hat[0] * g_h).contiguous(memory_format=torch.channels_last)
         low = (y_hat[1] * g_l).contiguous(memory_format=torch.channels_last)
-        return (g_s or self.g_s)(high, low)[0].contiguous()
+        return (self.g_s if g_s is None else g_s)(high, low)[0].contiguous()
 
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         """(C, h, w) of every latent for a padded image size; each stride-2 step rounds up."""

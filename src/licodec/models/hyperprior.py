@@ -77,7 +77,7 @@ class ContextHyperprior(nn.Module):
     def synthesis(self, y_hat: torch.Tensor, quality: torch.Tensor, g_s: nn.Module | None = None) -> torch.Tensor:
         """x_hat from y_hat; ``g_s`` replaces self.g_s (the fast decoder passes its int8 copy, int8.py)."""
         y = (y_hat * self._gain(self.inv_gain, quality)).contiguous(memory_format=torch.channels_last)
-        return (g_s or self.g_s)(y).contiguous()
+        return (self.g_s if g_s is None else g_s)(y).contiguous()
 
     def mixture_params(self, hyper: torch.Tensor, ctx: torch.Tensor) -> MixtureParams:
         rows = torch.cat([hyper, ctx], dim=1).permute(0, 2, 3, 1)  # 1x1 convolutions as matrix products
