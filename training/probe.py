@@ -2,9 +2,11 @@
 
     python training/probe.py runs/NAME/last.pt [more.pt ...] [--kodak ../shared/data/kodak]
 
-The figures are the eval-mode forward pass (hard rounding, the rate the entropy model assigns; files come
-within 1 % of it), one thread, so a probe runs beside training in about a minute. They pick checkpoints
-and follow a run; the README's results come from real files (`licodec eval`).
+"Channels in use": latent channels with more than 1 % non-zero elements at the top rate point (a
+widened latent's new channels can stay dead, see src/licodec/revive.py). The figures are the eval-mode
+forward pass (hard rounding, the rate the entropy model assigns; files come within 1 % of it), one thread,
+so a probe runs beside training in about a minute. They pick checkpoints and follow a run; the README's
+results come from real files (`licodec eval`).
 """
 
 import argparse
@@ -34,15 +36,17 @@ def main() -> None:
         points = []
         with torch.no_grad():
             for q in range(model.rates):
-                bpp, psnr = [], []
+                bpp, psnr, nonzero = [], [], []
                 for rgb, x in zip(images, xs, strict=True):
                     out = model(x, torch.tensor([q]))
                     h, w = rgb.shape[:2]
                     bpp.append(out.bits().item() / (h * w))
                     mse = ((out.x_hat.clamp(0, 1) - x)[..., :h, :w] ** 2).mean().item()
                     psnr.append(10 * np.log10(1 / mse))
+                    nonzero.append((out.y_hat[0] != 0).flatten(1).float().mean(dim=1))
                 points.append(f"{np.mean(bpp):.3f}/{np.mean(psnr):.2f}")
-        print(f"{path} step {state['step']}: {' '.join(points)}", flush=True)
+        in_use = int((torch.stack(nonzero).mean(dim=0) > 0.01).sum())  # at the top rate point
+        print(f"{path} step {state['step']}: {' '.join(points)}  channels in use: {in_use}/{len(nonzero[0])}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""Switch dead latent channels back on in a trained Cheng 2020 model (a checkpoint surgery).
+
+A model widened by ``licodec train --init`` (widen.py) starts its new latent channels switched off, and they
+can stay off: the run anchor-ckbd-n64-m192, widened from 64 to 192 channels, had 72 channels in use after
+21,000 steps (kodim23 at the top rate: 49 % of the old channels' elements non-zero, 1.5 % of the new
+ones'). The dead channels' predicted scales sat at the lower bound (0.11), where one non-zero value costs
+~18 bits, and their gains at ~2 % of the old channels': a local optimum that gradient steps do not leave.
+
+What ``revive`` does to each dead channel c (a channel beyond the first ``old_m`` that rounds to non-zero in
+fewer than 1 % of its elements at every rate point), with s_c its latent's spread before the gain on a few
+training photos and t_q the old channels' median spread after the gain at rate point q:
+
+    - gain[q, c] = alpha * t_q / s_c: its latents reach alpha times the old channels' spread, so they are
+      no longer all rounded to 0; g_a's output bias for it loses the latent's mean (some sat at -5 before
+      the gain, harmless while the gain rounded them to 0);
+    - inv_gain[q, c] = beta * the old channels' median inverse gain: g_s, which learnt large weights for
+      the rare non-zero values, first sees them faintly (the reconstruction barely changes) and training
+      raises the inverse gain as g_s learns to use them;
+    - the weights that read it in h_a's and the context model's first layers are zeroed (the hyperprior and
+      the context of the live channels are unchanged; the zero weights learn from the first step);
+    - the entropy-parameter rows that predict its mixture get zero weights, mean 0 and the scale of its new
+      spread at the middle rate point (instead of the lower bound).
+
+The reconstruction barely changes (by at most 0.01 dB at any rate point on the run above; not at all on a
+freshly widened model, whose weights from new channels into old features are still zero); the rate grows by
+what the revived channels cost until training rebalances (measured in training/README.md, session 5).
+"""
+
+import torch
+
+from licodec.data import load_rgb
+
+DEAD = 0.01  # a channel is dead if at every rate point fewer than 1 % of its latents are non-zero
+
+
+def latents(model: torch.nn.Module, photos: list, crop: int = 256) -> torch.Tensor:
+    """g_a's output (before the gains) over central crops of ``photos``, (M, elements)."""
+    ys = []
+    with torch.no_grad():
+        for path in photos:
+            rgb = load_rgb(path, downscale_jpeg=True, min_side=crop).copy()
+            h, w = rgb.shape[:2]
+            top, left = (h - crop) // 2, (w - crop) // 2
+            x = torch.from_numpy(rgb[top : top + crop, left : left + crop]).permute(2, 0, 1)[None].float() / 255
+            ys.append(model.g_a(x).flatten(2))
+    return torch.cat(ys, dim=2)[0]
+
+
+def revive(state: dict[str, torch.Tensor], y: torch.Tensor, old_m: int, alpha: float, beta: float,
+           k_mixture: int) -> torch.Tensor:  # fmt: skip
+    """Edit the state dict in place (see the module docstring); returns the revived channels."""
+    gain, inv_gain = state["gain"], state["inv_gain"]
+    offset, spread = y.mean(dim=1), y.std(dim=1)
+    used = (torch.round(y[None] * gain[:, :, None]) != 0).float().mean(dim=2).amax(dim=0)  # (M,), max over rates
+    new = torch.arange(old_m, gain.shape[1])
+    dead = new[used[new] < DEAD]
+    live = torch.arange(old_m)
+    t = (spread[live] * gain[:, live]).median(dim=1).values  # (rates,)
+    gain[:, dead] = alpha * t[:, None] / spread[dead]
+    g_a_out = [name for name, v in state.items() if name.startswith("g_a.") and v.shape == (gain.shape[1],)][-1]
+    state[g_a_out][dead] -= offset[dead]  # centred: their entropy model predicts mean 0
+    inv_gain[:, dead] = beta * inv_gain[:, live].median(dim=1).values[:, None]
+    for name in ("h_a.0.weight", "context.conv.weight"):
+        state[name][:, dead] = 0.0
+    m = gain.shape[1]
+    w, b = state["entropy_parameters.4.weight"], state["entropy_parameters.4.bias"]
+    blocks = w.shape[0] // m  # [weight logits (K), (family logits), means (K), raw scales (K)], M rows each
+    for block in range(blocks):
+        rows = block * m + dead
+        w[rows] = 0.0
+        b[rows] = alpha * t[len(t) // 2] if block >= blocks - k_mixture else 0.0
+    return dead
