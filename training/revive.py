@@ -30,7 +30,8 @@ def main() -> None:
     if not config["arch"].startswith("cheng2020") or "K" not in config:
         sys.exit(f"revive: {config['arch']} is not a Cheng 2020 Gaussian-mixture model")
     model = model_from_state(config, state["model"])
-    photos = list_images(args.data)[:: max(1, len(list_images(args.data)) // args.photos)][: args.photos]
+    photos = list_images(args.data)
+    photos = photos[:: max(1, len(photos) // args.photos)][: args.photos]
     dead = revive(state["model"], latents(model, photos), args.old_channels, args.alpha, args.beta, config["K"])
     print(f"revived {len(dead)} of {len(state['model']['gain'][0]) - args.old_channels} new latent channels")
     state["commands"] = [*state.get("commands", []), {"argv": sys.argv, "from_step": state["step"], "world": 1}]

@@ -138,10 +138,11 @@ def _replace(module: nn.Module, min_channels: int) -> None:
 def int8_copy(module: nn.Module, min_channels: int | None = None) -> nn.Module:
     """A copy of ``module`` whose 3x3 convolutions of at least ``min_channels`` (default MIN_CHANNELS) in and
     out run in int8."""
+    min_channels = MIN_CHANNELS if min_channels is None else min_channels
     module = copy.deepcopy(module)
-    if _heavy(module, MIN_CHANNELS if min_channels is None else min_channels):
+    if _heavy(module, min_channels):
         return Int8Conv2d(module).eval()
-    _replace(module, MIN_CHANNELS if min_channels is None else min_channels)
+    _replace(module, min_channels)
     return module.eval()
 
 

@@ -28,20 +28,20 @@ what the revived channels cost until training rebalances (measured in training/R
 
 import torch
 
+from licodec.compare import default_box
 from licodec.data import load_rgb
 
 DEAD = 0.01  # a channel is dead if at every rate point fewer than 1 % of its latents are non-zero
 
 
 def latents(model: torch.nn.Module, photos: list, crop: int = 256) -> torch.Tensor:
-    """g_a's output (before the gains) over central crops of ``photos``, (M, elements)."""
+    """g_a's output (before the gains) over central crops of ``photos`` (smaller for small photos), (M, elements)."""
     ys = []
     with torch.no_grad():
         for path in photos:
-            rgb = load_rgb(path, downscale_jpeg=True, min_side=crop).copy()
-            h, w = rgb.shape[:2]
-            top, left = (h - crop) // 2, (w - crop) // 2
-            x = torch.from_numpy(rgb[top : top + crop, left : left + crop]).permute(2, 0, 1)[None].float() / 255
+            rgb = load_rgb(path, downscale_jpeg=True, min_side=crop)
+            left, top, side, _ = default_box(*rgb.shape[:2], size=crop)
+            x = torch.from_numpy(rgb[top : top + side, left : left + side].copy()).permute(2, 0, 1)[None] / 255
             ys.append(model.g_a(x).flatten(2))
     return torch.cat(ys, dim=2)[0]
 
@@ -50,19 +50,19 @@ def revive(state: dict[str, torch.Tensor], y: torch.Tensor, old_m: int, alpha: f
            k_mixture: int) -> torch.Tensor:  # fmt: skip
     """Edit the state dict in place (see the module docstring); returns the revived channels."""
     gain, inv_gain = state["gain"], state["inv_gain"]
+    m = gain.shape[1]
     offset, spread = y.mean(dim=1), y.std(dim=1)
     used = (torch.round(y[None] * gain[:, :, None]) != 0).float().mean(dim=2).amax(dim=0)  # (M,), max over rates
-    new = torch.arange(old_m, gain.shape[1])
+    new = torch.arange(old_m, m)
     dead = new[used[new] < DEAD]
     live = torch.arange(old_m)
     t = (spread[live] * gain[:, live]).median(dim=1).values  # (rates,)
     gain[:, dead] = alpha * t[:, None] / spread[dead]
-    g_a_out = [name for name, v in state.items() if name.startswith("g_a.") and v.shape == (gain.shape[1],)][-1]
+    g_a_out = [name for name, v in state.items() if name.startswith("g_a.") and v.shape == (m,)][-1]
     state[g_a_out][dead] -= offset[dead]  # centred: their entropy model predicts mean 0
     inv_gain[:, dead] = beta * inv_gain[:, live].median(dim=1).values[:, None]
     for name in ("h_a.0.weight", "context.conv.weight"):
         state[name][:, dead] = 0.0
-    m = gain.shape[1]
     w, b = state["entropy_parameters.4.weight"], state["entropy_parameters.4.bias"]
     blocks = w.shape[0] // m  # [weight logits (K), (family logits), means (K), raw scales (K)], M rows each
     for block in range(blocks):
