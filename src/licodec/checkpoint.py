@@ -14,6 +14,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from licodec.losses import training_objective
 from licodec.models import create_model
 from licodec.models.registry import state_fingerprint
 
@@ -43,11 +44,18 @@ def load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
-def model_from_state(config: dict, state_dict: dict) -> torch.nn.Module:
+def model_from_state(config: dict, state_dict: dict, objective: dict | None = None) -> torch.nn.Module:
+    """The model in eval mode; ``objective`` (metric and lambdas it was trained for) is kept as an attribute."""
     config = dict(config)
     model = create_model(config.pop("arch"), **config)
     model.load_state_dict({k: v.float() for k, v in state_dict.items()})
+    model.objective = objective
     return model.eval()
+
+
+def model_from_checkpoint(state: dict) -> torch.nn.Module:
+    objective = training_objective(state.get("train_config", {}), state["config"].get("rates", 1))
+    return model_from_state(state["config"], state["model"], objective)
 
 
 def export_weights(model: torch.nn.Module, path: Path, metadata: dict | None = None, half: bool = True) -> None:
@@ -57,13 +65,16 @@ def export_weights(model: torch.nn.Module, path: Path, metadata: dict | None = N
     fingerprint = state_fingerprint(tensors).hex()  # of the weights as they will be loaded
     meta = {"config": json.dumps(model.config), "fingerprint": json.dumps(fingerprint),
             **{k: json.dumps(v) for k, v in (metadata or {}).items()}}  # fmt: skip
+    if getattr(model, "objective", None) is not None:
+        meta["objective"] = json.dumps(model.objective)
     atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def load_weights(path: Path) -> torch.nn.Module:
     with safe_open(str(path), "pt") as f:
-        config = json.loads(f.metadata()["config"])
-    return model_from_state(config, load_file(str(path)))
+        meta = f.metadata()
+    objective = json.loads(meta["objective"]) if "objective" in meta else None
+    return model_from_state(json.loads(meta["config"]), load_file(str(path)), objective)
 
 
 def training_summary(log_csv: Path, last: int = 1000) -> dict:
@@ -90,7 +101,7 @@ def _init_history(init: dict) -> dict:
 def export_release(checkpoint: Path, out: Path, data_description: str, extra_commands: list | None = None) -> dict:
     """Ship a training checkpoint: fp16 safetensors plus ``<name>.json`` provenance beside it."""
     state = load_checkpoint(checkpoint)
-    model = model_from_state(state["config"], state["model"])
+    model = model_from_checkpoint(state)
     provenance = {
         "name": Path(out).stem,
         "model": state["config"],

@@ -87,6 +87,15 @@ def cmd_encode(args: argparse.Namespace) -> int:
         raise CliError(f"--quality {args.quality} out of range: this model has qualities 1..{model.rates}",
                        EXIT_USAGE)  # fmt: skip
     quality = (args.quality or model.rates) - 1
+    if args.refine < 0:
+        raise CliError(f"--refine needs a step count >= 0, got {args.refine}", EXIT_USAGE)
+    if args.refine:
+        from licodec.refine import RefineError, objective_of
+
+        try:
+            objective_of(model, quality)
+        except RefineError as e:
+            raise CliError(f"--refine: {e}", EXIT_USAGE) from e
     for src, dst in zip(args.inputs, _outputs(args.inputs, args.output, ".lic", args.force), strict=True):
         try:
             image = codec.read_image(_read_input(src))
@@ -96,7 +105,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
             _log(f"{src}: warning: alpha channel dropped (licodec codes colour only)")
         start = time.perf_counter()
         try:
-            data = codec.compress(image, model, quality)
+            data = codec.compress(image, model, quality, refine_steps=args.refine)
         except codec.ImageError as e:
             raise CliError(f"{src}: {e}", EXIT_IO) from e
         seconds = time.perf_counter() - start
@@ -182,6 +191,9 @@ def add_commands(sub) -> None:
     p.add_argument("-o", "--output", help="output file, directory, or - for stdout (default: INPUT.lic)")
     p.add_argument("--model", help="shipped weights name, .safetensors or .pt file (default: shipped default)")
     p.add_argument("--quality", type=int, help="rate point, 1 (smallest) .. the model's count (default: highest)")
+    p.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                   help="optimise the latent for each image (e.g. 10 steps: ~5%% smaller files at the same "
+                        "PSNR, ~1 s per step for 768x512); any decoder reads the files")  # fmt: skip
     p.add_argument("--psnr", action="store_true", help="decode the written file back and print its PSNR")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(handler=cmd_encode)

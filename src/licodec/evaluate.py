@@ -13,9 +13,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from licodec.codec import compress, decompress, read_image, to_tensor
+from licodec.codec import Encoded, decompress, encode, read_header, read_image
 from licodec.data import list_images
 from licodec.metrics import bpp, msssim, msssim_db, psnr
+from licodec.models.hyperprior import ContextHyperprior
+from licodec.refine import objective_of
 from licodec.results import RDCurve
 
 
@@ -32,26 +34,35 @@ class ImageResult:
     decoding_time: float
 
 
-def evaluate_image(model: torch.nn.Module, path: Path, quality: int) -> ImageResult:
+def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_steps: int = 0) -> ImageResult:
     """Compress one image to real bytes, decode them, and measure (quality is 0-based here)."""
     source = read_image(path)
     rgb = source.rgb
     start = time.perf_counter()
-    data = compress(source, model, quality)
+    coded = encode(source, model, quality, refine_steps)
+    data = coded.data
     encoded = time.perf_counter()
     decoded = decompress(data, model)
     decoding_time = time.perf_counter() - encoded
     if decoded.ndim == 2:
         decoded, rgb = np.repeat(decoded[..., None], 3, 2), np.repeat(rgb[..., :1], 3, 2)
-    x, _, _ = to_tensor(source.rgb, model.downsampling)
-    with torch.no_grad():
-        estimated_bits = float(model(x, torch.tensor([quality])).bits())
+    estimated_bits = estimated_bits_of(model, coded)
     h, w = rgb.shape[:2]
     return ImageResult(
         image=path.name, quality=quality + 1, num_bytes=len(data), bpp=bpp(len(data), h, w),
         bpp_estimated=estimated_bits / (h * w), psnr_rgb=psnr(rgb, decoded), ms_ssim=msssim(rgb, decoded),
         encoding_time=encoded - start, decoding_time=decoding_time,
     )  # fmt: skip
+
+
+@torch.no_grad()
+def estimated_bits_of(model: torch.nn.Module, coded: Encoded) -> float:
+    """The model's own rate estimate for the latent a file holds (what the entropy coder should reach)."""
+    if not isinstance(model, ContextHyperprior):  # other families: their own forward pass
+        return float(model(coded.x, torch.tensor([read_header(coded.data).quality])).bits())
+    z_hat, y_hat = torch.round(model.h_a(coded.y)), torch.round(coded.y)
+    mp = model.mixture_params(model.h_s(z_hat), model.context(y_hat))
+    return -float(model.mixture.likelihood(y_hat, mp).log2().sum() + model.density_z.likelihood(z_hat).log2().sum())
 
 
 _WORKER_MODEL = None
@@ -65,15 +76,17 @@ def _init_worker(spec: str | None, threads: int) -> None:
     _WORKER_MODEL = load_model(spec)
 
 
-def _work(job: tuple[str, int]) -> ImageResult:
-    return evaluate_image(_WORKER_MODEL, Path(job[0]), job[1])
+def _work(job: tuple[str, int, int]) -> ImageResult:
+    return evaluate_image(_WORKER_MODEL, Path(job[0]), job[1], job[2])
 
 
 def evaluate(spec: str | None, folder: str | Path, qualities: list[int] | None = None, workers: int = 1,
-             threads: int = 1, progress: bool = True, limit: int | None = None) -> list[ImageResult]:  # fmt: skip
+             threads: int = 1, progress: bool = True, limit: int | None = None,
+             refine_steps: int = 0) -> list[ImageResult]:  # fmt: skip
     """All (image, quality) pairs for the model ``spec`` (zoo name or weights file; None = default).
 
-    ``qualities`` are 1-based; default: every rate point of the model.
+    ``qualities`` are 1-based; default: every rate point of the model. ``refine_steps``: encoder-side
+    latent refinement (refine.py) for every file.
     """
     from licodec.zoo import load_model
 
@@ -83,13 +96,15 @@ def evaluate(spec: str | None, folder: str | Path, qualities: list[int] | None =
     if bad:
         raise ValueError(f"qualities {bad} out of range 1..{model.rates}")
     images = list_images(folder)[:limit]
-    jobs = [(str(p), q - 1) for q in qualities for p in images]
+    if refine_steps > 0:
+        objective_of(model, 0)  # RefineError (a ValueError) before any work
+    jobs = [(str(p), q - 1, refine_steps) for q in qualities for p in images]
     bar = tqdm(total=len(jobs), disable=not progress, desc="eval", unit="img")
     results = []
     if workers <= 1:
         torch.set_num_threads(threads)
         for job in jobs:
-            results.append(evaluate_image(model, Path(job[0]), job[1]))
+            results.append(evaluate_image(model, Path(job[0]), job[1], job[2]))
             bar.update(1)
     else:
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(spec, threads)) as pool:

@@ -14,6 +14,14 @@ LAMBDAS = {
 }
 
 
+def training_objective(train_config: dict, rates: int) -> dict:
+    """{"metric", "lambdas"} of a training run's config, with the trainer's defaults filled in. Shipped
+    weights carry it (metadata ``objective``) so that encoders can optimise for the same trade-off."""
+    metric = train_config.get("metric", "mse")
+    lambdas = train_config.get("lambdas") or LAMBDAS[metric][-rates:]
+    return {"metric": metric, "lambdas": [float(v) for v in lambdas]}
+
+
 @dataclass
 class RDTerms:
     loss: torch.Tensor  # scalar, what is minimized

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
-from licodec.checkpoint import load_checkpoint, load_weights, model_from_state
+from licodec.checkpoint import load_checkpoint, load_weights, model_from_checkpoint
 from licodec.coding.container import Header
 from licodec.models import weights_fingerprint
 
@@ -63,8 +63,7 @@ def load_model(spec: str | None = None) -> torch.nn.Module:
         raise LookupError("no shipped weights are installed; pass --model PATH to a .safetensors or .pt file")
     path = Path(spec)
     if path.suffix == ".pt" and path.exists():
-        state = load_checkpoint(path)
-        return model_from_state(state["config"], state["model"])
+        return model_from_checkpoint(load_checkpoint(path))
     if path.suffix == ".safetensors" and path.exists():
         return _load_cached(str(path.resolve()))
     for info in available_weights():
