@@ -58,24 +58,18 @@ def refine_latents(model: ContextHyperprior, x: torch.Tensor, y: torch.Tensor, q
     objective_of(model, quality)  # fail before any work
     if steps <= 0:
         return y
-    frozen = [p for p in model.parameters() if p.requires_grad]
-    for p in frozen:  # gradients flow to y only: half the backward work
-        p.requires_grad_(False)
-    try:
-        with torch.enable_grad():
-            y_var = y.detach().clone().requires_grad_(True)
-            optimizer = torch.optim.Adam([y_var], lr=lr)
-            for step in range(steps):
-                for group in optimizer.param_groups:
-                    group["lr"] = lr * (1 - step / steps)
-                loss = rd_cost(model, x, y_var, quality, height, width, hard=False)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-        refined = y_var.detach()
-        with torch.no_grad():
-            better = rd_cost(model, x, refined, quality, height, width) < rd_cost(model, x, y, quality, height, width)
-        return refined if better else y
-    finally:
-        for p in frozen:
-            p.requires_grad_(True)
+    with torch.enable_grad():
+        y_var = y.detach().clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([y_var], lr=lr)
+        for step in range(steps):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * (1 - step / steps)
+            loss = rd_cost(model, x, y_var, quality, height, width, hard=False)
+            # autograd.grad, not backward: only y's gradient is computed (no weight gradients, half the
+            # work) and nothing is stored on the model, which other threads may be using.
+            (y_var.grad,) = torch.autograd.grad(loss, [y_var])
+            optimizer.step()
+    refined = y_var.detach()
+    with torch.no_grad():
+        better = rd_cost(model, x, refined, quality, height, width) < rd_cost(model, x, y, quality, height, width)
+    return refined if better else y
