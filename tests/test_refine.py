@@ -93,3 +93,20 @@ def test_cli_refine_flag(tmp_path, capsys):
     assert main(["encode", image, "--model", bare, "--refine", "2", "-o", str(tmp_path / "d.lic")]) == 2
     assert "lambdas" in capsys.readouterr().err
     assert not (tmp_path / "c.lic").exists() and not (tmp_path / "d.lic").exists()
+
+
+def test_evaluation_estimates_the_rate_of_the_latent_it_coded(tmp_path):
+    from PIL import Image
+
+    from licodec.evaluate import evaluate_image
+
+    model = trained_for()
+    Image.fromarray(smooth_image(128, 192)).save(tmp_path / "a.png")
+    plain = evaluate_image(model, tmp_path / "a.png", 1)
+    refined = evaluate_image(model, tmp_path / "a.png", 1, refine_steps=6)
+    x, _, _ = to_tensor(smooth_image(128, 192), 64)
+    with torch.no_grad():
+        forward_bits = float(model(x, torch.tensor([1])).bits())
+    assert plain.bpp_estimated == pytest.approx(forward_bits / (128 * 192), rel=1e-5)
+    assert refined.bpp_estimated != plain.bpp_estimated  # the refined latent's own rate, not g_a's
+    assert (refined.bpp - plain.bpp) * (refined.bpp_estimated - plain.bpp_estimated) > 0

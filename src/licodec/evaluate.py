@@ -60,9 +60,7 @@ def estimated_bits_of(model: torch.nn.Module, coded: Encoded) -> float:
     """The model's own rate estimate for the latent a file holds (what the entropy coder should reach)."""
     if not isinstance(model, ContextHyperprior):  # other families: their own forward pass
         return float(model(coded.x, torch.tensor([read_header(coded.data).quality])).bits())
-    z_hat, y_hat = torch.round(model.h_a(coded.y)), torch.round(coded.y)
-    mp = model.mixture_params(model.h_s(z_hat), model.context(y_hat))
-    return -float(model.mixture.likelihood(y_hat, mp).log2().sum() + model.density_z.likelihood(z_hat).log2().sum())
+    return float(model.latent_bits(coded.y)[0])
 
 
 _WORKER_MODEL = None

@@ -41,11 +41,7 @@ def rd_cost(model: ContextHyperprior, x: torch.Tensor, y: torch.Tensor, quality:
     ``hard``: exact rounding (what the file holds); else straight-through rounding, which has gradients.
     """
     metric, lmbda = objective_of(model, quality)
-    rounding = torch.round if hard else ste_round
-    z_hat = rounding(model.h_a(y))
-    y_hat = rounding(y)
-    mp = model.mixture_params(model.h_s(z_hat), model.context(y_hat))
-    bits = -(model.mixture.likelihood(y_hat, mp).log2().sum() + model.density_z.likelihood(z_hat).log2().sum())
+    bits, y_hat = model.latent_bits(y, torch.round if hard else ste_round)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not hard):
         x_hat = model.synthesis(y_hat, torch.tensor([quality])).float()
     distortion = distortion_of(x_hat[..., :height, :width], x[..., :height, :width], metric)

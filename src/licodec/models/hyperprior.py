@@ -116,6 +116,14 @@ class ContextHyperprior(nn.Module):
             mixture=mp,
         )
 
+    def latent_bits(self, y: torch.Tensor, rounding=torch.round) -> tuple[torch.Tensor, torch.Tensor]:
+        """(bits, y_hat) of latent y as a file codes it: z = h_a(y), both rounded by ``rounding`` (round, or
+        ste_round for gradients); bits of y and z summed over the batch."""
+        z_hat, y_hat = rounding(self.h_a(y)), rounding(y)
+        mp = self.mixture_params(self.h_s(z_hat), self.context(y_hat))
+        bits = self.mixture.likelihood(y_hat, mp).log2().sum() + self.density_z.likelihood(z_hat).log2().sum()
+        return -bits, y_hat
+
     # Coding (licodec/latents.py); every model family offers these two methods to the codec.
 
     def compress_latents(self, y: torch.Tensor) -> tuple[list[bytes], torch.Tensor]:
