@@ -97,6 +97,26 @@ def _parameter_heads(model) -> list[tuple[torch.nn.Conv2d, object]]:
     return [(e.ep_l[-1], e.mixture), (e.ep_h[-1], e.mixture), (e.h_s2[-1].hh, e.z1_model), (e.h_s2[-1].hl, e.z1_model)]
 
 
+def test_synthesis_runs_under_the_lock_that_guards_the_process_wide_onednn_switch(monkeypatch):
+    from licodec import codec
+
+    model = tiny_model("cheng2020-anchor-ckbd")
+    data = compress(smooth_image(40, 40), model, quality=0)
+    synthesis = model.synthesis
+    seen = []
+
+    def watched(*args, **kwargs):
+        seen.append((codec.SYNTHESIS_LOCK.locked(), torch._C._get_mkldnn_enabled()))
+        return synthesis(*args, **kwargs)
+
+    monkeypatch.setattr(model, "synthesis", watched)
+    enabled = torch._C._get_mkldnn_enabled()
+    decompress(data, model, deterministic=True)
+    decompress(data, model)
+    assert seen == [(True, False), (True, True)]
+    assert torch._C._get_mkldnn_enabled() == enabled and not codec.SYNTHESIS_LOCK.locked()
+
+
 def test_wrong_model_is_an_error_not_garbage():
     a, b = tiny_model("cheng2020-anchor-ckbd"), tiny_model("cheng2020-anchor-ckbd")
     with torch.no_grad():

@@ -9,6 +9,7 @@ Colour decisions (documented in the README):
 """
 
 import io
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,15 +185,22 @@ def decompress(
     return rgb
 
 
+# The oneDNN switch is process-wide: decodes in several threads hold this lock for their synthesis, so that
+# a deterministic decode cannot have oneDNN switched back on under it by another thread (or the reverse).
+# The synthesis is multi-threaded inside PyTorch already, so serializing it costs little.
+SYNTHESIS_LOCK = threading.Lock()
+
+
 @contextmanager
 def _onednn(enabled: bool):
     # torch.backends.mkldnn.flags() would also touch TF32 settings and warn; only switch oneDNN itself.
-    before = torch._C._get_mkldnn_enabled()
-    torch._C._set_mkldnn_enabled(enabled)
-    try:
-        yield
-    finally:
-        torch._C._set_mkldnn_enabled(before)
+    with SYNTHESIS_LOCK:
+        before = torch._C._get_mkldnn_enabled()
+        torch._C._set_mkldnn_enabled(enabled)
+        try:
+            yield
+        finally:
+            torch._C._set_mkldnn_enabled(before)
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
