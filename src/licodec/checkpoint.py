@@ -54,7 +54,8 @@ def model_from_state(config: dict, state_dict: dict, objective: dict | None = No
 
 
 def model_from_checkpoint(state: dict) -> torch.nn.Module:
-    objective = training_objective(state.get("train_config", {}), state["config"].get("rates", 1))
+    train_config = state.get("train_config")
+    objective = training_objective(train_config, state["config"].get("rates", 1)) if train_config else None
     return model_from_state(state["config"], state["model"], objective)
 
 
@@ -73,7 +74,10 @@ def export_weights(model: torch.nn.Module, path: Path, metadata: dict | None = N
 def load_weights(path: Path) -> torch.nn.Module:
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
-    objective = json.loads(meta["objective"]) if "objective" in meta else None
+    try:  # only encoder-side refinement needs it, and it says so when it is missing or malformed
+        objective = json.loads(meta["objective"]) if "objective" in meta else None
+    except json.JSONDecodeError:
+        objective = None
     return model_from_state(json.loads(meta["config"]), load_file(str(path)), objective)
 
 

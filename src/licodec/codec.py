@@ -23,7 +23,6 @@ from licodec.coding.container import ContainerError, Header, pack, unpack
 from licodec.int8 import int8_synthesis
 from licodec.models import weights_fingerprint
 from licodec.precision import synthesis_precision
-from licodec.refine import refine_latents
 
 Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond what the container can hold
 # The transforms run on the whole image at once (no tiling yet): their activations need roughly 250 bytes
@@ -104,7 +103,8 @@ def check_quality(model: torch.nn.Module, quality: int | None) -> int:
 class Encoded:
     data: bytes  # the .lic file
     x: torch.Tensor  # the padded image the latents were made from, (1, 3, H', W')
-    y: torch.Tensor  # the latent that was coded (before rounding), refined or not
+    y: torch.Tensor | tuple[torch.Tensor, ...]  # the latent coded (before rounding), refined or not; a tuple
+    # for models with several latents (the octave codec)
 
 
 @torch.no_grad()
@@ -124,7 +124,9 @@ def encode(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int
     x, pad_b, pad_r = to_tensor(source.rgb, model.downsampling)
     y = model.analysis(x, torch.tensor([q]))
     if refine_steps > 0:
-        y = refine_latents(model, x, y, q, refine_steps, h, w)
+        from licodec.refine import Target, refine_latents  # (pulls in the training losses: only when asked)
+
+        y = refine_latents(model, Target(x, h, w, source.channels), y, q, refine_steps)
     sections, _ = model.compress_latents(y)
     header = Header(model_name(model), weights_fingerprint(model), q, source.channels, w, h, pad_b, pad_r)
     return Encoded(pack(header, sections), x, y)

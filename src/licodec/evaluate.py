@@ -16,7 +16,6 @@ from tqdm import tqdm
 from licodec.codec import Encoded, decompress, encode, read_header, read_image
 from licodec.data import list_images
 from licodec.metrics import bpp, msssim, msssim_db, psnr
-from licodec.models.hyperprior import ContextHyperprior
 from licodec.refine import objective_of
 from licodec.results import RDCurve
 
@@ -58,7 +57,7 @@ def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_step
 @torch.no_grad()
 def estimated_bits_of(model: torch.nn.Module, coded: Encoded) -> float:
     """The model's own rate estimate for the latent a file holds (what the entropy coder should reach)."""
-    if not isinstance(model, ContextHyperprior):  # other families: their own forward pass
+    if not hasattr(model, "latent_bits"):  # other families: their own forward pass
         return float(model(coded.x, torch.tensor([read_header(coded.data).quality])).bits())
     return float(model.latent_bits(coded.y)[0])
 
@@ -95,7 +94,8 @@ def evaluate(spec: str | None, folder: str | Path, qualities: list[int] | None =
         raise ValueError(f"qualities {bad} out of range 1..{model.rates}")
     images = list_images(folder)[:limit]
     if refine_steps > 0:
-        objective_of(model, 0)  # RefineError (a ValueError) before any work
+        for q in qualities:  # RefineError (a ValueError) before any work
+            objective_of(model, q - 1)
     jobs = [(str(p), q - 1, refine_steps) for q in qualities for p in images]
     bar = tqdm(total=len(jobs), disable=not progress, desc="eval", unit="img")
     results = []

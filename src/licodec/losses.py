@@ -14,6 +14,9 @@ LAMBDAS = {
 }
 
 
+MS_SSIM_MIN_SIDE = 161  # five scales of an 11x11 window
+
+
 def training_objective(train_config: dict, rates: int) -> dict:
     """{"metric", "lambdas"} of a training run's config, with the trainer's defaults filled in. Shipped
     weights carry it (metadata ``objective``) so that encoders can optimise for the same trade-off."""
@@ -35,7 +38,7 @@ def distortion_of(x_hat: torch.Tensor, x: torch.Tensor, metric: str) -> torch.Te
     if metric == "mse":
         return 255.0**2 * ((x_hat - x) ** 2).flatten(1).mean(1)
     if metric == "ms-ssim":
-        if min(x.shape[-2:]) <= 160:
+        if min(x.shape[-2:]) < MS_SSIM_MIN_SIDE:
             raise ValueError("MS-SSIM training needs crops larger than 160 px (5 scales of an 11x11 window)")
         return 1 - ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=False)
     raise ValueError(f"unknown distortion metric {metric!r}; valid: mse, ms-ssim")
