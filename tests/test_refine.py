@@ -186,8 +186,5 @@ def test_cli_eval_refine_with_two_workers(tmp_path, capsys):
     export_weights(trained_for(), tmp_path / "w.safetensors")
     argv = ["eval", str(tmp_path / "images"), "--model", str(tmp_path / "w.safetensors"), "--no-progress"]
     assert main([*argv, "--refine", "3", "--workers", "2", "--out", str(tmp_path / "r")]) == 0
-    results = json.loads((tmp_path / "r" / "licodec-w-refine3.json").read_text())["results"]
-    assert (
-        len(results["bpp"]) == 2
-        and "refine 3" in json.loads((tmp_path / "r" / "licodec-w-refine3.json").read_text())["description"]
-    )
+    curve = json.loads((tmp_path / "r" / "licodec-w-refine3.json").read_text())
+    assert len(curve["results"]["bpp"]) == 2 and "refine 3" in curve["description"]

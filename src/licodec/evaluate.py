@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from licodec.codec import Encoded, decompress, encode, read_header, read_image
+from licodec.codec import Encoded, decompress, encode, read_image
 from licodec.data import list_images
 from licodec.metrics import bpp, msssim, msssim_db, psnr
 from licodec.refine import objective_of
@@ -45,7 +45,7 @@ def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_step
     decoding_time = time.perf_counter() - encoded
     if decoded.ndim == 2:
         decoded, rgb = np.repeat(decoded[..., None], 3, 2), np.repeat(rgb[..., :1], 3, 2)
-    estimated_bits = estimated_bits_of(model, coded)
+    estimated_bits = estimated_bits_of(model, coded, quality)
     h, w = rgb.shape[:2]
     return ImageResult(
         image=path.name, quality=quality + 1, num_bytes=len(data), bpp=bpp(len(data), h, w),
@@ -55,10 +55,10 @@ def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_step
 
 
 @torch.no_grad()
-def estimated_bits_of(model: torch.nn.Module, coded: Encoded) -> float:
+def estimated_bits_of(model: torch.nn.Module, coded: Encoded, quality: int) -> float:
     """The model's own rate estimate for the latent a file holds (what the entropy coder should reach)."""
     if not hasattr(model, "latent_bits"):  # other families: their own forward pass
-        return float(model(coded.x, torch.tensor([read_header(coded.data).quality])).bits())
+        return float(model(coded.x, torch.tensor([quality])).bits())
     return float(model.latent_bits(coded.y)[0])
 
 
