@@ -38,6 +38,20 @@ def test_int8_convolution_matches_float_within_quantization_error():
 
 
 @needs_int8
+def test_int8_convolution_equalizes_channels_of_very_different_ranges(monkeypatch):
+    conv = nn.Conv2d(32, 48, 3, padding=1)
+    x = torch.randn(1, 32, 20, 28)
+    with torch.no_grad():
+        x[:, 0] *= 100  # one channel 100x wider than the rest, as next to a dequantized latent...
+        conv.weight[:, 0] /= 100  # ...that contributes no more than the others
+        reference = conv(x)
+        equalized = relative_error(Int8Conv2d(conv)(x), reference)
+        monkeypatch.setattr("licodec.int8.SPREAD", float("inf"))  # one activation scale for all channels
+        per_tensor = relative_error(Int8Conv2d(conv)(x), reference)
+    assert equalized < 0.02 < per_tensor and equalized < per_tensor / 5
+
+
+@needs_int8
 def test_int8_subpixel_convolution_interleaves_like_pixel_shuffle():
     subpel = SubpelConv(16, 8)
     x = torch.relu(torch.randn(1, 16, 9, 13))  # one-sided, as after a leaky ReLU: zero point at 0

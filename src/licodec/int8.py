@@ -9,6 +9,12 @@ stay in bfloat16):
 - weights: int8, symmetric, one scale per output channel, fixed when the int8 copy is made;
 - activations: uint8, one scale and zero point per tensor, taken from that very tensor's minimum and
   maximum at run time (no calibration set, so nothing can fall outside the range);
+- unequal channels: where the input's channels span very different ranges (the features next to the
+  dequantized latent, whose channels carry their own gains), one scale per tensor leaves the small
+  channels a few levels. When the largest channel range exceeds SPREAD times the mean, the input is
+  divided per channel by s_c = sqrt(range_c / weight range_c) and the weights multiplied by it before
+  they are quantized (SmoothQuant, Xiao et al. 2023, alpha = 0.5): the same product, the quantization
+  error shared between the two. The weights are then quantized per call (2-5 ms per convolution);
 - products are summed in int32 by oneDNN and leave the kernel as bfloat16 with the bias added.
 
 Sub-pixel convolutions (C -> 4C, then pixel shuffle) run as four C -> C convolutions, one per sub-pixel
@@ -19,7 +25,6 @@ the cost on the shipped model); the latents, and so the file, are the same.
 
 import copy
 import functools
-import math
 import weakref
 
 import torch
@@ -28,6 +33,7 @@ from torch import nn
 from licodec.layers import SubpelConv
 
 MIN_CHANNELS = 128  # int8 is faster than bfloat16 only for 3x3 convolutions at least this wide (measured)
+SPREAD = 4.0  # equalize an input whose largest channel range is more than this times the mean range
 
 
 @functools.cache
@@ -54,16 +60,31 @@ def quantize_weight(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.round(w / scale[:, None, None, None]).clamp(-127, 127).to(torch.int8), scale
 
 
-def quantize_activation(x: torch.Tensor) -> tuple[torch.Tensor, float, int]:
-    """uint8 codes of a channels_last tensor, with the scale and zero point of its own range (0 included)."""
-    lo, hi = torch.aminmax(x.permute(0, 2, 3, 1).reshape(-1))  # a view in channels_last: no copy
-    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+def channel_ranges(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel minimum and maximum (float32) of a channels_last tensor, with 0 included."""
+    rows = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])  # a view: no copy
+    # amin and amax: 15x faster here than aminmax(dim=0), 2.5x the time of one whole-tensor aminmax.
+    lo, hi = rows.amin(dim=0).float().clamp(max=0.0), rows.amax(dim=0).float().clamp(min=0.0)
+    if not (torch.isfinite(lo).all() and torch.isfinite(hi).all()):
         raise FloatingPointError("int8 synthesis: an activation is not finite")
+    return lo, hi
+
+
+def quantize_activation(
+    x: torch.Tensor, channel_scale: torch.Tensor | None = None, ranges: tuple | None = None
+) -> tuple[torch.Tensor, float, int]:
+    """uint8 codes of a channels_last tensor (divided per channel by ``channel_scale`` if given), with the
+    scale and zero point of its own range (0 included). ``ranges``: x's channel_ranges, if already known."""
+    lo, hi = channel_ranges(x) if ranges is None else ranges
+    divisor = torch.ones_like(lo) if channel_scale is None else channel_scale
+    lo, hi = float((lo / divisor).min()), float((hi / divisor).max())
     scale = max((hi - lo) / 255, 1e-12)
     zero_point = min(max(round(-lo / scale), 0), 255)
     # zero_point + x / scale in float32 (a bfloat16 sum would round once more on store), then to integers.
-    codes = torch.add(torch.tensor(float(zero_point)), x.float(), alpha=1 / scale)
+    if channel_scale is None:
+        codes = torch.add(torch.tensor(float(zero_point)), x.float(), alpha=1 / scale)
+    else:
+        codes = torch.addcmul(torch.tensor(float(zero_point)), x.float(), (1 / (scale * divisor))[:, None, None])
     return codes.round_().clamp_(0, 255).to(torch.uint8), scale, zero_point
 
 
@@ -73,25 +94,43 @@ class Int8Conv2d(nn.Module):
 
     def __init__(self, conv: nn.Conv2d, parts: int = 1):
         super().__init__()
-        q_weight, w_scale = quantize_weight(conv.weight)
-        bias = None if conv.bias is None else conv.bias.detach().float()
+        self.weight = conv.weight.detach().float()
+        self.bias = None if conv.bias is None else conv.bias.detach().float()
+        self.weight_range = self.weight.abs().amax(dim=(0, 2, 3)).clamp_min(1e-12)  # per input channel
         self.geometry = (list(conv.stride), list(conv.padding), list(conv.dilation), conv.groups)
-        self.parts = []
-        for i in range(parts):
-            w_i, s_i = q_weight[i::parts].contiguous(), w_scale[i::parts].contiguous()
+        self.n_parts = parts
+        self.parts = self._pack(self.weight)
+
+    def _pack(self, weight: torch.Tensor) -> list[tuple]:
+        q_weight, w_scale = quantize_weight(weight)
+        parts = []
+        for i in range(self.n_parts):
+            w_i, s_i = q_weight[i :: self.n_parts].contiguous(), w_scale[i :: self.n_parts].contiguous()
             packed = torch.ops.onednn.qconv_prepack(w_i, s_i, 1.0, 0, *self.geometry, None)
             zero_points = torch.zeros(len(s_i), dtype=torch.int32)
-            self.parts.append((packed, s_i, zero_points, None if bias is None else bias[i::parts].contiguous()))
+            bias = None if self.bias is None else self.bias[i :: self.n_parts].contiguous()
+            parts.append((packed, s_i, zero_points, bias))
+        return parts
 
     def run(self, x: torch.Tensor) -> list[torch.Tensor]:
         """One bfloat16 output per part, channels_last."""
-        codes, scale, zero_point = quantize_activation(x.contiguous(memory_format=torch.channels_last))
+        x = x.contiguous(memory_format=torch.channels_last)
+        lo, hi = channel_ranges(x)
+        spread = torch.maximum(-lo, hi)
+        if spread.max() > SPREAD * spread.mean():
+            s = (spread.clamp_min(1e-6 * float(spread.max())) / self.weight_range).sqrt()
+            s = s / s.max()
+            parts = self._pack(self.weight * s[None, :, None, None])
+            codes, scale, zero_point = quantize_activation(x, s, (lo, hi))
+        else:
+            parts = self.parts
+            codes, scale, zero_point = quantize_activation(x, ranges=(lo, hi))
         return [
             torch.ops.onednn.qconv2d_pointwise(
                 codes, scale, zero_point, packed, w_scale, w_zero_points, bias, *self.geometry,
                 1.0, 0, torch.bfloat16, "none", [], "",
             )
-            for packed, w_scale, w_zero_points, bias in self.parts
+            for packed, w_scale, w_zero_points, bias in parts
         ]  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
