@@ -6,15 +6,17 @@ three quarters of a checkerboard decode. So the fast decoder quantizes the 3x3 c
 128 input and output channels (below that int8 was measured slower, and the 1x1 and output convolutions
 stay in bfloat16):
 
-- weights: int8, symmetric, one scale per output channel, fixed when the int8 copy is made;
+- weights: int8, symmetric, one scale per output channel, quantized when the int8 copy is made (or per
+  call for an equalized input, below);
 - activations: uint8, one scale and zero point per tensor, taken from that very tensor's minimum and
   maximum at run time (no calibration set, so nothing can fall outside the range);
 - unequal channels: where the input's channels span very different ranges (the features next to the
   dequantized latent, whose channels carry their own gains), one scale per tensor leaves the small
-  channels a few levels. When the largest channel range exceeds SPREAD times the mean, the input is
-  divided per channel by s_c = sqrt(range_c / weight range_c) and the weights multiplied by it before
-  they are quantized (SmoothQuant, Xiao et al. 2023, alpha = 0.5): the same product, the quantization
-  error shared between the two. The weights are then quantized per call (2-5 ms per convolution);
+  channels a few levels. When the largest channel's max |x| exceeds UNEQUAL times the mean, the input is
+  divided per channel by s_c = x_max_c^ALPHA / w_max_c^(1 - ALPHA) (max |x| and max |w| of input channel
+  c) and the weights are multiplied by it before they are quantized (SmoothQuant, Xiao et al. 2023): the
+  same product, the quantization error shared between the two. The weights are then quantized per call
+  (2-5 ms per convolution; grouped convolutions are left in bfloat16);
 - products are summed in int32 by oneDNN and leave the kernel as bfloat16 with the bias added.
 
 Sub-pixel convolutions (C -> 4C, then pixel shuffle) run as four C -> C convolutions, one per sub-pixel
@@ -33,7 +35,8 @@ from torch import nn
 from licodec.layers import SubpelConv
 
 MIN_CHANNELS = 128  # int8 is faster than bfloat16 only for 3x3 convolutions at least this wide (measured)
-SPREAD = 4.0  # equalize an input whose largest channel range is more than this times the mean range
+UNEQUAL = 4.0  # equalize an input whose largest channel max |x| is more than this times the mean one
+ALPHA = 0.5  # how much of the channels' inequality moves from the activations into the weights
 
 
 @functools.cache
@@ -96,7 +99,7 @@ class Int8Conv2d(nn.Module):
         super().__init__()
         self.weight = conv.weight.detach().float()
         self.bias = None if conv.bias is None else conv.bias.detach().float()
-        self.weight_range = self.weight.abs().amax(dim=(0, 2, 3)).clamp_min(1e-12)  # per input channel
+        self.w_max = self.weight.abs().amax(dim=(0, 2, 3)).clamp_min(1e-12)  # per input channel
         self.geometry = (list(conv.stride), list(conv.padding), list(conv.dilation), conv.groups)
         self.n_parts = parts
         self.parts = self._pack(self.weight)
@@ -116,9 +119,9 @@ class Int8Conv2d(nn.Module):
         """One bfloat16 output per part, channels_last."""
         x = x.contiguous(memory_format=torch.channels_last)
         lo, hi = channel_ranges(x)
-        spread = torch.maximum(-lo, hi)
-        if spread.max() > SPREAD * spread.mean():
-            s = (spread.clamp_min(1e-6 * float(spread.max())) / self.weight_range).sqrt()
+        x_max = torch.maximum(-lo, hi)
+        if x_max.max() > UNEQUAL * x_max.mean():
+            s = x_max.clamp_min(1e-6 * float(x_max.max())) ** ALPHA / self.w_max ** (1 - ALPHA)
             s = s / s.max()
             parts = self._pack(self.weight * s[None, :, None, None])
             codes, scale, zero_point = quantize_activation(x, s, (lo, hi))
@@ -157,6 +160,7 @@ def _heavy(conv: nn.Module, min_channels: int, outputs_per_channel: int = 1) -> 
         type(conv) is nn.Conv2d
         and conv.kernel_size == (3, 3)
         and conv.padding_mode == "zeros"
+        and conv.groups == 1
         and isinstance(conv.padding, tuple)
         and conv.in_channels >= min_channels
         and conv.out_channels >= min_channels * outputs_per_channel

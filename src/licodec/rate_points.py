@@ -8,7 +8,9 @@ top point gets gain vectors that continue the top two geometrically, channel by 
 so the trained points code exactly as before and the new one starts where extrapolating them puts it; training
 with its own lambda (``licodec train --init ... --rates R+1 --lambdas ...``) then moves it. Measured on the
 shipped 6-point model (N=64, M=192) on 5 Kodak images: the extrapolated 7th point sits at 1.007 bpp, 31.83 dB
-next to the 6th's 0.823 bpp, 31.72 dB, before any training.
+next to the 6th's 0.823 bpp, 31.72 dB, before any training. (In that model some nearly dead channels'
+gains change sign or jump between the top two points, and so does their extrapolation: measured on two
+images, replacing their ratios by the median changed the new point by 0.001 bpp and 0.01 dB.)
 """
 
 import torch
@@ -24,4 +26,6 @@ def add_rate_point(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if table.shape[0] < 2:
             raise ValueError("a new rate point continues the top two; this model has one")
         state[name] = torch.cat([table, (table[-1] ** 2 / table[-2])[None]])
+        if not torch.isfinite(state[name]).all():
+            raise ValueError(f"{name} has zero or non-finite entries at the top two rate points")
     return state
