@@ -31,7 +31,7 @@ def main() -> None:
     train = state.get("train_config")
     if train is not None:  # the objective a checkpoint reports (objective metadata, refine) needs R+1 lambdas
         lambdas = list(training_objective(train, rates - 1)["lambdas"])
-        train["lambdas"] = (*lambdas, args.lmbda or lambdas[-1] ** 2 / lambdas[-2])
+        train["lambdas"] = (*lambdas, lambdas[-1] ** 2 / lambdas[-2] if args.lmbda is None else args.lmbda)
         train["model_options"] = {**train.get("model_options", {}), "rates": rates}
     print(f"{args.out}: {state['config']['rates']} rate points")
     state["commands"] = [*state.get("commands", []), {"argv": sys.argv, "from_step": state["step"], "world": 1}]

@@ -79,15 +79,17 @@ def quantize_activation(
     """uint8 codes of a channels_last tensor (divided per channel by ``channel_scale`` if given), with the
     scale and zero point of its own range (0 included). ``ranges``: x's channel_ranges, if already known."""
     lo, hi = channel_ranges(x) if ranges is None else ranges
-    divisor = torch.ones_like(lo) if channel_scale is None else channel_scale
-    lo, hi = float((lo / divisor).min()), float((hi / divisor).max())
+    if channel_scale is not None:
+        lo, hi = lo / channel_scale, hi / channel_scale
+    lo, hi = float(lo.min()), float(hi.max())
     scale = max((hi - lo) / 255, 1e-12)
     zero_point = min(max(round(-lo / scale), 0), 255)
     # zero_point + x / scale in float32 (a bfloat16 sum would round once more on store), then to integers.
     if channel_scale is None:
         codes = torch.add(torch.tensor(float(zero_point)), x.float(), alpha=1 / scale)
     else:
-        codes = torch.addcmul(torch.tensor(float(zero_point)), x.float(), (1 / (scale * divisor))[:, None, None])
+        multiplier = (1 / (scale * channel_scale))[:, None, None]
+        codes = torch.addcmul(torch.tensor(float(zero_point)), x.float(), multiplier)
     return codes.round_().clamp_(0, 255).to(torch.uint8), scale, zero_point
 
 
