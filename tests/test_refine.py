@@ -7,7 +7,7 @@ from licodec.checkpoint import export_weights, load_weights, model_from_checkpoi
 from licodec.cli import main
 from licodec.codec import decompress, encode, to_tensor, to_uint8
 from licodec.losses import LAMBDAS, training_objective
-from licodec.refine import RefineError, Target, rd_cost, refine_latents
+from licodec.refine import DEFAULT_STEPS, RefineError, Target, auto_steps, rd_cost, refine_latents
 
 OBJECTIVE = {"metric": "mse", "lambdas": [0.004, 0.04]}
 
@@ -46,7 +46,7 @@ def test_refined_latent_has_lower_exact_cost(name):
 def test_refined_file_decodes_to_the_refined_latents_reconstruction():
     model = trained_for()
     rgb = smooth_image(50, 70)
-    plain, refined = encode(rgb, model, 1), encode(rgb, model, 1, refine_steps=6)
+    plain, refined = encode(rgb, model, 1, refine_steps=0), encode(rgb, model, 1, refine_steps=6)
     assert refined.data != plain.data
     with torch.no_grad():
         x_hat = model.synthesis(torch.round(refined.y), torch.tensor([1]))
@@ -131,7 +131,7 @@ def test_cli_refine_flag(tmp_path, capsys):
     Image.fromarray(smooth_image(40, 60)).save(tmp_path / "a.png")
     weights, image = str(tmp_path / "w.safetensors"), str(tmp_path / "a.png")
     assert main(["encode", image, "--model", weights, "--refine", "2", "-o", str(tmp_path / "a.lic")]) == 0
-    assert main(["encode", image, "--model", weights, "-o", str(tmp_path / "plain.lic")]) == 0
+    assert main(["encode", image, "--model", weights, "--refine", "0", "-o", str(tmp_path / "plain.lic")]) == 0
     assert (tmp_path / "a.lic").read_bytes() != (tmp_path / "plain.lic").read_bytes()
     assert main(["decode", str(tmp_path / "a.lic"), "--model", weights, "-o", str(tmp_path / "b.png")]) == 0
     assert main(["encode", image, "--model", weights, "--refine", "-1", "-o", str(tmp_path / "c.lic")]) == 2
@@ -150,7 +150,7 @@ def test_evaluation_estimates_the_rate_of_the_latent_it_coded(tmp_path):
 
     model = trained_for()
     Image.fromarray(smooth_image(128, 192)).save(tmp_path / "a.png")
-    plain = evaluate_image(model, tmp_path / "a.png", 1)
+    plain = evaluate_image(model, tmp_path / "a.png", 1, refine_steps=0)
     refined = evaluate_image(model, tmp_path / "a.png", 1, refine_steps=6)
     x, _, _ = to_tensor(smooth_image(128, 192), 64)
     with torch.no_grad():
@@ -188,3 +188,48 @@ def test_cli_eval_refine_with_two_workers(tmp_path, capsys):
     assert main([*argv, "--refine", "3", "--workers", "2", "--out", str(tmp_path / "r")]) == 0
     curve = json.loads((tmp_path / "r" / "licodec-w-refine3.json").read_text())
     assert len(curve["results"]["bpp"]) == 2 and "refine 3" in curve["description"]
+
+
+def test_default_encode_refines_where_the_weights_allow_and_not_otherwise(monkeypatch):
+    rgb = smooth_image(48, 64)
+    model = trained_for()
+    default, plain = encode(rgb, model, 1), encode(rgb, model, 1, refine_steps=0)
+    assert default.refine_steps == DEFAULT_STEPS and plain.refine_steps == 0
+    assert default.data == encode(rgb, model, 1, refine_steps=DEFAULT_STEPS).data  # the same search each time
+    bare = tiny_model("cheng2020-anchor-ckbd")  # no recorded objective: no refinement, and no error
+    assert encode(rgb, bare, 1).refine_steps == 0 and encode(rgb, bare, 1).data == encode(rgb, bare, 1, 0).data
+    octave = tiny_model("fu2022-octave")
+    octave.objective = OBJECTIVE
+    assert encode(rgb, octave, 1).refine_steps == 0
+    monkeypatch.setattr("licodec.refine.AUTO_MAX_PIXELS", 48 * 64 - 1)  # large images: the plain encoder
+    assert encode(rgb, model, 1).data == plain.data
+    target, _ = analysed(model, rgb, 1)
+    assert auto_steps(model, 1, target) == 0
+
+
+def test_refinement_keeps_the_best_iterate_by_the_decoders_clamped_image():
+    model = trained_for()
+    target, y = analysed(model, smooth_image(64, 96), 1)
+    refined = refine_latents(model, target, y, 1, steps=4)
+    with torch.no_grad():
+        costs = [float(rd_cost(model, target, v, 1)) for v in (y, refined)]
+    assert costs[1] < costs[0]
+
+
+def test_cli_default_encode_and_eval_name_the_refinement_they_did(tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    (tmp_path / "images").mkdir()
+    Image.fromarray(smooth_image(64, 64)).save(tmp_path / "images" / "a.png")
+    export_weights(trained_for(), tmp_path / "w.safetensors")
+    weights = str(tmp_path / "w.safetensors")
+    assert main(["encode", str(tmp_path / "images" / "a.png"), "--model", weights, "-o", str(tmp_path / "a.lic")]) == 0
+    assert f"({DEFAULT_STEPS} refinement steps)" in capsys.readouterr().err
+    argv = ["eval", str(tmp_path / "images"), "--model", weights, "--no-progress", "--qualities", "1"]
+    assert main([*argv, "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / f"licodec-w-refine{DEFAULT_STEPS}.json").exists()
+    assert main([*argv, "--refine", "0", "--out", str(tmp_path / "r")]) == 0
+    curve = json.loads((tmp_path / "r" / "licodec-w.json").read_text())
+    assert "refine" not in curve["description"]

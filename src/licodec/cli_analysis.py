@@ -10,7 +10,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from licodec import evaluate, zoo
 
     specs = args.model or [zoo.default_weights_name()]
-    if args.refine < 0:
+    if args.refine is not None and args.refine < 0:
         raise CliError(f"--refine needs a step count >= 0, got {args.refine}", EXIT_USAGE)
     for spec in specs:
         try:
@@ -23,8 +23,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise CliError(str(e), EXIT_IO) from e
         except ValueError as e:
             raise CliError(str(e), EXIT_USAGE) from e
-        name = (Path(spec).stem if spec else "licodec") + (f"-refine{args.refine}" if args.refine else "")
-        how = f" with --refine {args.refine}" if args.refine else ""
+        steps = max(r.refine_steps for r in results)  # the default encoder refines only where it can
+        name = (Path(spec).stem if spec else "licodec") + (f"-refine{steps}" if steps else "")
+        how = f" with --refine {steps}" if steps else ""
         curve, extra = evaluate.to_curve(f"licodec-{name}", f"licodec {spec}{how} on {args.folder}", results)
         json_path, csv_path = evaluate.save(curve, extra, results, Path(args.out))
         print(f"{'quality':>7s} {'bpp':>7s} {'est bpp':>8s} {'PSNR':>7s} {'MS-SSIM':>8s} {'dB':>6s} "
@@ -96,7 +97,12 @@ def add_commands(sub) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     p.add_argument("--limit", type=int, help="only the first N images")
-    p.add_argument("--refine", type=int, default=0, metavar="STEPS", help="encoder-side latent refinement steps")
+    p.add_argument(
+        "--refine",
+        type=int,
+        metavar="STEPS",
+        help="encoder-side latent refinement steps (default: what licodec encode does; 0: none)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(handler=cmd_eval)
 

@@ -105,15 +105,18 @@ class Encoded:
     x: torch.Tensor  # the padded image the latents were made from, (1, 3, H', W')
     y: torch.Tensor | tuple[torch.Tensor, ...]  # the latent coded (before rounding), refined or not; a tuple
     # for models with several latents (the octave codec)
+    refine_steps: int = 0  # the latent refinement steps taken (refine.py)
 
 
 @torch.no_grad()
 def encode(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int | None = None,
-           refine_steps: int = 0) -> Encoded:  # fmt: skip
+           refine_steps: int | None = None) -> Encoded:  # fmt: skip
     """Encode an image (SourceImage or (H, W, 3) uint8 RGB) into a .lic file; keeps the latent it coded.
 
     ``refine_steps`` > 0 searches for a better latent for this image first (refine.py): smaller files at
-    the same quality, for ~1 s of encoding per step and megapixel/3; decoding is unchanged.
+    the same quality, for ~1 s of encoding per step and megapixel/3; decoding is unchanged. ``None`` (the
+    default) takes ``refine.auto_steps``: a few steps where the weights allow it, none where they don't
+    (no recorded objective, no context model) or the image is very large; 0 is the fastest encode.
     """
     source = image if isinstance(image, SourceImage) else SourceImage(image, 3, False)
     h, w = source.rgb.shape[:2]
@@ -123,18 +126,22 @@ def encode(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int
     q = check_quality(model, quality)
     x, pad_b, pad_r = to_tensor(source.rgb, model.downsampling)
     y = model.analysis(x, torch.tensor([q]))
-    if refine_steps > 0:
-        from licodec.refine import Target, refine_latents  # (pulls in the training losses: only when asked)
+    from licodec.refine import Target, auto_steps, refine_latents  # (the training losses: not for decoding)
 
-        y = refine_latents(model, Target(x, h, w, source.channels), y, q, refine_steps)
+    target = Target(x, h, w, source.channels)
+    if refine_steps is None:
+        refine_steps = auto_steps(model, q, target)
+    if refine_steps > 0:
+        y = refine_latents(model, target, y, q, refine_steps)
     sections, _ = model.compress_latents(y)
     header = Header(model_name(model), weights_fingerprint(model), q, source.channels, w, h, pad_b, pad_r)
-    return Encoded(pack(header, sections), x, y)
+    return Encoded(pack(header, sections), x, y, refine_steps)
 
 
 def compress(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int | None = None,
-             refine_steps: int = 0) -> bytes:  # fmt: skip
-    """Encode an image (SourceImage or (H, W, 3) uint8 RGB) into the bytes of a .lic file."""
+             refine_steps: int | None = None) -> bytes:  # fmt: skip
+    """Encode an image (SourceImage or (H, W, 3) uint8 RGB) into the bytes of a .lic file (``refine_steps``:
+    as for ``encode``)."""
     return encode(image, model, quality, refine_steps).data
 
 

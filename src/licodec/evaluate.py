@@ -31,9 +31,10 @@ class ImageResult:
     ms_ssim: float
     encoding_time: float
     decoding_time: float
+    refine_steps: int = 0  # encoder-side latent refinement steps taken for this file
 
 
-def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_steps: int = 0) -> ImageResult:
+def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_steps: int | None = None) -> ImageResult:
     """Compress one image to real bytes, decode them, and measure (quality is 0-based here)."""
     source = read_image(path)
     rgb = source.rgb
@@ -50,7 +51,7 @@ def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_step
     return ImageResult(
         image=path.name, quality=quality + 1, num_bytes=len(data), bpp=bpp(len(data), h, w),
         bpp_estimated=estimated_bits / (h * w), psnr_rgb=psnr(rgb, decoded), ms_ssim=msssim(rgb, decoded),
-        encoding_time=encoded - start, decoding_time=decoding_time,
+        encoding_time=encoded - start, decoding_time=decoding_time, refine_steps=coded.refine_steps,
     )  # fmt: skip
 
 
@@ -73,17 +74,17 @@ def _init_worker(spec: str | None, threads: int) -> None:
     _WORKER_MODEL = load_model(spec)
 
 
-def _work(job: tuple[str, int, int]) -> ImageResult:
+def _work(job: tuple[str, int, int | None]) -> ImageResult:
     return evaluate_image(_WORKER_MODEL, Path(job[0]), job[1], job[2])
 
 
 def evaluate(spec: str | None, folder: str | Path, qualities: list[int] | None = None, workers: int = 1,
              threads: int = 1, progress: bool = True, limit: int | None = None,
-             refine_steps: int = 0) -> list[ImageResult]:  # fmt: skip
+             refine_steps: int | None = None) -> list[ImageResult]:  # fmt: skip
     """All (image, quality) pairs for the model ``spec`` (zoo name or weights file; None = default).
 
     ``qualities`` are 1-based; default: every rate point of the model. ``refine_steps``: encoder-side
-    latent refinement (refine.py) for every file.
+    latent refinement (refine.py) for every file; None, as for ``codec.encode``, takes what encode does.
     """
     from licodec.zoo import load_model
 
@@ -93,7 +94,7 @@ def evaluate(spec: str | None, folder: str | Path, qualities: list[int] | None =
     if bad:
         raise ValueError(f"qualities {bad} out of range 1..{model.rates}")
     images = list_images(folder)[:limit]
-    if refine_steps > 0:
+    if refine_steps:
         for q in qualities:  # RefineError (a ValueError) before any work
             objective_of(model, q - 1)
     jobs = [(str(p), q - 1, refine_steps) for q in qualities for p in images]

@@ -6,7 +6,12 @@ image compression"; Yang et al. 2020, "Improving inference for neural image comp
 y = g_a(x), a few Adam steps on that image's rate-distortion cost move y; rounding is straight-through
 (``ste_round``), so the rate and the reconstruction seen by the optimiser are those of the integer latents
 the file will hold. z stays h_a(y), as in ``compress_latents``, so files need no change and any decoder
-reads them. The refined latent is kept only if its exact (hard-rounded) cost is lower than g_a's.
+reads them. Of g_a's latent and the latents after each step, the one of lowest cost is kept.
+
+Refinement is the default of ``licodec encode`` (``DEFAULT_STEPS``; ``auto_steps`` says when it applies):
+on four Kodak images at four rate points (shipped 8,189-step weights), 3 steps at lr 0.02 saved 10.4 %
+BD-rate against g_a's latents, 5 steps 12.0 %, 10 steps at 0.01 14.2 % (1 step 5.7 %, 2 steps 8.9 %), for
+about 1.1 s per step at 768x512 on one core against 1 s for the whole plain encode.
 
 The objective is the one the weights were trained with (their ``objective`` metadata: metric and one
 lambda per rate point). Distortion counts the true image only, not the reflect padding the decoder crops.
@@ -19,7 +24,10 @@ import torch
 from licodec.entropy import ste_round
 from licodec.losses import LAMBDAS, MS_SSIM_MIN_SIDE, distortion_of
 
-DEFAULT_LR = 0.01  # in units of the quantization step; decays linearly to zero over the steps
+DEFAULT_STEPS = 3  # what encode does when not told: most of the gain of 10 steps for a third of the time
+# Larger images are not refined unless asked: a step holds g_s's activations for its backward pass (peak
+# memory measured at 1536x1024 with the shipped weights: 1.8 GB refining, 0.85 GB plain; ~1.1 GB per MP).
+AUTO_MAX_PIXELS = 2_100_000  # 1920x1080 and below
 LUMA = (0.299, 0.587, 0.114)  # what a greyscale source is decoded to (Pillow's RGB -> L), codec.py
 
 
@@ -63,39 +71,71 @@ def objective_of(model: torch.nn.Module, quality: int, target: Target | None = N
     return metric, float(lambdas[quality])
 
 
-def rd_cost(model: torch.nn.Module, target: Target, y: torch.Tensor, quality: int, hard: bool = True) -> torch.Tensor:
-    """lambda * D + bits per pixel of latent y for the target image.
+def default_lr(steps: int) -> float:
+    """Adam's first step size, in units of the quantization step (it decays linearly to zero): measured
+    best, 0.02 for a few steps, 0.01 for ten or more (sweeps in the module docstring and session 6)."""
+    return 0.02 if steps < 10 else 0.01
 
-    ``hard``: exact rounding and the clamped image (what the decoder outputs); else straight-through
-    rounding and the raw synthesis, which have gradients.
-    """
+
+def auto_steps(model: torch.nn.Module, quality: int, target: Target) -> int:
+    """The steps encode takes when not told: DEFAULT_STEPS where refinement can run (weights that record
+    their objective, a context model, gradients available, an image of at most AUTO_MAX_PIXELS), else 0."""
+    if target.height * target.width > AUTO_MAX_PIXELS:
+        return 0
+    try:
+        objective_of(model, quality, target)
+    except RefineError:
+        return 0
+    return DEFAULT_STEPS
+
+
+def rd_cost(model: torch.nn.Module, target: Target, y: torch.Tensor, quality: int) -> torch.Tensor:
+    """Exact lambda * D + bits per pixel of latent y for the target image: hard rounding, float32 synthesis,
+    the clamped image the decoder outputs."""
     metric, lmbda = objective_of(model, quality)
-    bits, y_hat = model.latent_bits(y, torch.round if hard else ste_round)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not hard):
-        x_hat = model.synthesis(y_hat, torch.tensor([quality])).float()
-    if hard:
-        x_hat = x_hat.clamp(0, 1)
+    bits, y_hat = model.latent_bits(y, torch.round)
+    x_hat = model.synthesis(y_hat, torch.tensor([quality])).float().clamp(0, 1)
     return lmbda * target.distortion(x_hat, metric) + bits / (target.height * target.width)
 
 
 def refine_latents(model: torch.nn.Module, target: Target, y: torch.Tensor, quality: int, steps: int,
-                   lr: float = DEFAULT_LR) -> torch.Tensor:  # fmt: skip
-    """A refined copy of latent y (same shape); y itself if refinement does not lower the exact cost."""
+                   lr: float | None = None) -> torch.Tensor:  # fmt: skip
+    """The latent of lowest cost among y and its refined iterates (same shape; y itself if none is better).
+
+    Costs are judged on each step's own forward pass (rounded latent, bfloat16 synthesis, clamped image),
+    so that judging costs one extra forward pass for the last iterate rather than two exact evaluations.
+    """
     objective_of(model, quality, target)  # fail before any work
     if steps <= 0:
         return y
+    lr = default_lr(steps) if lr is None else lr
+    best_cost, best = None, y
     with torch.enable_grad():
         y_refined = y.detach().clone().requires_grad_(True)
         optimizer = torch.optim.Adam([y_refined], lr=lr)
-        for step in range(steps):
+        for step in range(steps + 1):
+            loss, judged = _step_cost(model, target, y_refined, quality)
+            if best_cost is None or judged < best_cost:
+                best_cost, best = judged, (y if step == 0 else y_refined.detach().clone())
+            if step == steps:
+                break
             for group in optimizer.param_groups:
                 group["lr"] = lr * (1 - step / steps)
-            loss = rd_cost(model, target, y_refined, quality, hard=False)
             # autograd.grad, not backward: only y's gradient is computed (no weight gradients, half the
             # work) and nothing is stored on the model, which other threads may be using.
             (y_refined.grad,) = torch.autograd.grad(loss, [y_refined])
             optimizer.step()
-    y_refined = y_refined.detach()
+    return best
+
+
+def _step_cost(model: torch.nn.Module, target: Target, y: torch.Tensor, quality: int) -> tuple[torch.Tensor, float]:
+    """(differentiable cost of y, its value on the clamped image the decoder returns)."""
+    metric, lmbda = objective_of(model, quality)
+    bits, y_hat = model.latent_bits(y, ste_round)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        x_hat = model.synthesis(y_hat, torch.tensor([quality])).float()
+    rate = bits / (target.height * target.width)
+    loss = lmbda * target.distortion(x_hat, metric) + rate
     with torch.no_grad():
-        better = rd_cost(model, target, y_refined, quality) < rd_cost(model, target, y, quality)
-    return y_refined if better else y
+        judged = lmbda * target.distortion(x_hat.clamp(0, 1), metric) + rate
+    return loss, float(judged)
