@@ -115,7 +115,8 @@ def refine_latents(model: torch.nn.Module, target: Target, y: torch.Tensor, qual
         y_refined = y.detach().clone().requires_grad_(True)
         optimizer = torch.optim.Adam([y_refined], lr=lr)
         for step in range(steps + 1):
-            loss, judged = _step_cost(model, target, y_refined, quality)
+            with torch.set_grad_enabled(step < steps):  # the last iterate is only judged: no graph for it
+                loss, judged = _step_cost(model, target, y_refined, quality)
             if best_cost is None or judged < best_cost:
                 best_cost, best = judged, (y if step == 0 else y_refined.detach().clone())
             if step == steps:
