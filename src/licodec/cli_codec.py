@@ -91,9 +91,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         raise CliError(f"--refine needs a step count >= 0, got {args.refine}", EXIT_USAGE)
     from licodec.refine import RefineError, objective_of
 
-    refine_errors: tuple = ()  # by default (no --refine) refinement runs only where it can: no error to give
-    if args.refine:
-        refine_errors = (RefineError,)
+    if args.refine:  # asked for explicitly: weights that cannot refine are an error (by default: no refinement)
         try:
             objective_of(model, quality)
         except RefineError as e:
@@ -110,7 +108,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
             coded = codec.encode(image, model, quality, refine_steps=args.refine)
         except codec.ImageError as e:
             raise CliError(f"{src}: {e}", EXIT_IO) from e
-        except refine_errors as e:  # e.g. an MS-SSIM model and an image too small for MS-SSIM
+        except RefineError as e:  # an explicit --refine, e.g. an MS-SSIM model and an image too small for it
             raise CliError(f"{src}: --refine: {e}", EXIT_USAGE) from e
         seconds, data = time.perf_counter() - start, coded.data
         _write_output(dst, data, args.force)
