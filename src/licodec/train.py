@@ -230,18 +230,29 @@ def _initialize(model: torch.nn.Module, path: str) -> dict:
     """Load another run's weights into a new run's model (widening its latent if M grew, licodec/widen.py);
     returns what the provenance keeps of that run."""
     source = load_checkpoint(Path(path))
-    old, new = dict(source["config"]), dict(model.config)
-    old_m, new_m = old.pop("M", None) or old["N"], new.pop("M", None) or new["N"]
-    if old != new:
-        raise ValueError(f"--init: {path} is {source['config']}, which does not fit {model.config}")
-    if old_m == new_m:
-        model.load_state_dict(source["model"])
-    else:
-        from licodec.widen import widen_latents
+    old, new = _widths(source["config"]), _widths(model.config)
+    if old["rest"] != new["rest"] or old["hyper"] != new["hyper"] or (old["M"] != new["M"] and old["N"] != new["N"]):
+        raise ValueError(f"--init: {path} is {source['config']}, which does not fit {model.config} (a new run "
+                         "may widen either the latent M or the transforms N, with the same hyperprior)")  # fmt: skip
+    from licodec.widen import widen_latents, widen_transforms
 
-        model.load_state_dict(widen_latents(source["model"], model, old_m))
+    if old["M"] != new["M"]:
+        model.load_state_dict(widen_latents(source["model"], model, old["M"]))
+    elif old["N"] != new["N"]:
+        model.load_state_dict(widen_transforms(source["model"], model))
+    else:
+        model.load_state_dict(source["model"])
     return {"path": str(path), "config": source["config"], "step": source["step"], "elapsed": source["elapsed"],
             "commands": source.get("commands", []), "init": source.get("init")}  # fmt: skip
+
+
+def _widths(config: dict) -> dict:
+    """A Cheng 2020 config as its widths (N of the transforms, M of the latent, that of the hyperprior) and
+    the rest, with the defaults (M = N_hyper = N) spelled out."""
+    rest = dict(config)
+    n = rest.pop("N", None)
+    m, hyper = rest.pop("M", None) or n, rest.pop("N_hyper", None) or n
+    return {"N": n, "M": m, "hyper": hyper, "rest": rest}
 
 
 def validate(model: torch.nn.Module, files: list[Path], step: int, path: Path) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Start a model with more latent channels (M) from a trained one with fewer, without losing what it learned.
+"""Start a wider model from a trained narrower one, without losing what it learned: more latent channels
+(M, ``widen_latents``) or wider transforms (N of g_a and g_s, ``widen_transforms``).
 
 A Cheng 2020 codec trained with M latent channels is embedded into the same architecture with M' > M (same
 N): every old weight keeps its place, and the new channels are wired so that at the start
@@ -88,3 +89,29 @@ def _predict_zero(state: dict, model: nn.Module, old_m: int, new_m: int) -> None
     bias = state["entropy_parameters.4.bias"].view(ppe, new_m)
     bias[:, old_m:] = 0.0
     bias[ppe - k :, old_m:] = SCALE_BOUND  # the last K blocks are the raw scales
+
+
+def widen_transforms(old_state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """A state dict for ``model`` whose g_a and g_s are wider (N' > N) than those of ``old_state``, with the
+    same latent (M) and hyperprior.
+
+    Every layer of the transforms keeps its old weights on its leading channels; old outputs get zero
+    weights for the new inputs (GDN: zero gamma between new and old channels), new outputs keep their random
+    init. By induction every old feature map, and so y and x_hat, is unchanged, while the new features are
+    not zero, so that the zero weights reading them get gradients from the first step. Sub-pixel
+    convolutions fit the same rule: pixel shuffle takes output channel c from conv channels 4c..4c+3, so a
+    wider output appends its new channels at the end.
+    """
+    state = {}
+    for name, new in model.state_dict().items():
+        old = old_state[name]
+        if old.shape == new.shape:
+            state[name] = old.clone()
+            continue
+        if not name.startswith(("g_a.", "g_s.")) or old.dim() != new.dim():
+            raise ValueError(f"widen_transforms: {name} changes shape {tuple(old.shape)} -> {tuple(new.shape)} "
+                             "outside the transforms g_a and g_s")  # fmt: skip
+        if any(o > n for o, n in zip(old.shape, new.shape, strict=True)):
+            raise ValueError(f"cannot narrow {name} from {tuple(old.shape)} to {tuple(new.shape)}")
+        state[name] = _embed(old, new.detach().clone(), None, None)
+    return state

@@ -12,6 +12,11 @@ N is the width of the transforms and of the hyperprior; M, the number of latent 
 latent capacity cheaply: a 64-channel latent holds 64 numbers per 16x16x3 block (768), and a linear basis
 of 64 such numbers already caps Kodak at 29.7 dB (PCA on Kodak itself), which is where an N=M=64 model
 stalls whatever its rate; 192 raise that bound to 37.9 dB.
+
+N_hyper, the width of the hyperprior (h_a, h_s and z), is N in the paper. Setting it apart lets the
+transforms grow wider than a trained model's hyperprior (licodec/widen.py widens g_a and g_s of a trained
+model): the transforms hold the capacity that limits the top rate points, the hyperprior runs at 1/16 and
+1/64 of the image's resolution and costs little.
 """
 
 from torch import nn
@@ -88,7 +93,7 @@ def entropy_parameters(m: int, mixture: DiscretizedMixture) -> nn.Sequential:
 
 def with_entropy_model(N: int, g_a: nn.Module, g_s: nn.Module, mixture: DiscretizedMixture, rates: int,
                        checkerboard: bool, M: int | None = None) -> ContextHyperprior:  # fmt: skip
-    """Cheng 2020's hyperprior, context model and entropy parameters around the given transforms."""
+    """Cheng 2020's hyperprior (width N), context model and entropy parameters around the given transforms."""
     M = M or N
     context = (CheckerboardContext if checkerboard else SerialContext)(M, 2 * M)
     return ContextHyperprior(
@@ -106,31 +111,32 @@ def with_entropy_model(N: int, g_a: nn.Module, g_s: nn.Module, mixture: Discreti
 
 
 def cheng2020(N: int, K: int, rates: int, attention: bool, checkerboard: bool, block: Block = ResidualBlock,
-              mixture: DiscretizedMixture | None = None, M: int | None = None) -> ContextHyperprior:  # fmt: skip
+              mixture: DiscretizedMixture | None = None, M: int | None = None,
+              N_hyper: int | None = None) -> ContextHyperprior:  # fmt: skip
     """The Cheng 2020 composition; later papers swap the residual block and the mixture."""
     mixture = mixture or DiscretizedMixture.gaussian(K)
-    return with_entropy_model(N, analysis(N, attention, block, M), synthesis(N, attention, block, M), mixture,
-                              rates, checkerboard, M)  # fmt: skip
+    return with_entropy_model(N_hyper or N, analysis(N, attention, block, M), synthesis(N, attention, block, M),
+                              mixture, rates, checkerboard, M or N)  # fmt: skip
 
 
-# M=None: as many latent channels as N (the paper).
+# M=None: as many latent channels as N; N_hyper=None: a hyperprior as wide as the transforms (the paper).
 
 
-@register("cheng2020-anchor", N=128, K=3, rates=1, M=None)
-def cheng2020_anchor(N: int, K: int, rates: int, M: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=False, checkerboard=False, M=M)
+@register("cheng2020-anchor", N=128, K=3, rates=1, M=None, N_hyper=None)
+def cheng2020_anchor(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
+    return cheng2020(N, K, rates, attention=False, checkerboard=False, M=M, N_hyper=N_hyper)
 
 
-@register("cheng2020-attn", N=128, K=3, rates=1, M=None)
-def cheng2020_attn(N: int, K: int, rates: int, M: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=True, checkerboard=False, M=M)
+@register("cheng2020-attn", N=128, K=3, rates=1, M=None, N_hyper=None)
+def cheng2020_attn(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
+    return cheng2020(N, K, rates, attention=True, checkerboard=False, M=M, N_hyper=N_hyper)
 
 
-@register("cheng2020-anchor-ckbd", N=128, K=3, rates=1, M=None)
-def cheng2020_anchor_ckbd(N: int, K: int, rates: int, M: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=False, checkerboard=True, M=M)
+@register("cheng2020-anchor-ckbd", N=128, K=3, rates=1, M=None, N_hyper=None)
+def cheng2020_anchor_ckbd(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
+    return cheng2020(N, K, rates, attention=False, checkerboard=True, M=M, N_hyper=N_hyper)
 
 
-@register("cheng2020-attn-ckbd", N=128, K=3, rates=1, M=None)
-def cheng2020_attn_ckbd(N: int, K: int, rates: int, M: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=True, checkerboard=True, M=M)
+@register("cheng2020-attn-ckbd", N=128, K=3, rates=1, M=None, N_hyper=None)
+def cheng2020_attn_ckbd(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
+    return cheng2020(N, K, rates, attention=True, checkerboard=True, M=M, N_hyper=N_hyper)
