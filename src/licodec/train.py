@@ -227,8 +227,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
 
 def _initialize(model: torch.nn.Module, path: str) -> dict:
-    """Load another run's weights into a new run's model (widening its latent if M grew, licodec/widen.py);
-    returns what the provenance keeps of that run."""
+    """Load another run's weights into a new run's model (widening its latent if M grew, or its transforms if N
+    grew: licodec/widen.py); returns what the provenance keeps of that run."""
     source = load_checkpoint(Path(path))
     old, new = _widths(source["config"]), _widths(model.config)
     if old["rest"] != new["rest"] or old["hyper"] != new["hyper"] or (old["M"] != new["M"] and old["N"] != new["N"]):
