@@ -9,7 +9,7 @@ the file will hold. z stays h_a(y), as in ``compress_latents``, so files need no
 reads them. Of g_a's latent and the latents after each step, the one of lowest cost is kept.
 
 Refinement is the default of ``licodec encode`` (``DEFAULT_STEPS``; ``auto_steps`` says when it applies):
-on four Kodak images at four rate points (shipped 8,189-step weights; ``python benchmarks/refine_sweep.py
+on four Kodak images at four rate points (the N=64 8,189-step weights; ``python benchmarks/refine_sweep.py
 ../shared/data/kodak``), 3 steps at lr 0.02 saved 10.4 % BD-rate against g_a's latents, 5 steps 12.0 %,
 10 steps at 0.01 14.2 % (1 step 5.7 %, 2 steps 8.9 %), for about 1.1 s per step at 768x512 on one core
 against 1 s for the whole plain encode.
