@@ -102,11 +102,10 @@ def test_every_new_transform_weight_learns():
     new.train()
     out = new(torch.rand(2, 3, 64, 64), torch.tensor([0, 1]), noisy_rate=True)
     (out.bits().sum() + 1e4 * (out.x_hat - 0.5).pow(2).sum()).backward()
-    widened = [name for name, p in new.named_parameters() if p.shape != narrow_shapes[name]]
+    widened = {name: p for name, p in new.named_parameters() if p.shape != narrow_shapes[name]}
     assert any(n.startswith("g_a.") for n in widened) and any(n.startswith("g_s.") for n in widened)
-    for name in widened:
-        grad = dict(new.named_parameters())[name].grad
-        assert grad is not None and grad.abs().sum() > 0, name
+    for name, p in widened.items():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
     assert new.g_s[-1][0].weight.grad[:, 8:].abs().sum() > 0  # the last layer's zeroed columns for new inputs
 
 
