@@ -98,7 +98,8 @@ def test_int8_copy_is_remade_when_the_weights_change():
 
 
 @needs_int8
-def test_fast_decoding_picks_int8_where_available_and_bfloat16_for_deterministic_decoding():
+def test_fast_decoding_picks_int8_where_available_and_bfloat16_for_deterministic_decoding(monkeypatch):
+    monkeypatch.setattr("licodec.precision.bf16_native", lambda: True)
     assert synthesis_precision(None, fast=False, deterministic=False) == "float32"
     assert synthesis_precision(None, fast=True, deterministic=False) == "int8"
     assert synthesis_precision(None, fast=True, deterministic=True) == "bfloat16"
@@ -108,7 +109,11 @@ def test_fast_decoding_picks_int8_where_available_and_bfloat16_for_deterministic
 
 def test_without_int8_fast_decoding_falls_back_to_bfloat16_and_int8_is_refused(monkeypatch):
     monkeypatch.setattr("licodec.int8.int8_available", lambda: False)
+    monkeypatch.setattr("licodec.precision.bf16_native", lambda: True)
     assert synthesis_precision(None, fast=True, deterministic=False) == "bfloat16"
+    monkeypatch.setattr("licodec.precision.bf16_native", lambda: False)  # emulated bf16 is slower than fp32
+    assert synthesis_precision(None, fast=True, deterministic=False) == "float32"
+    assert synthesis_precision("bfloat16", fast=False, deterministic=False) == "bfloat16"  # asked for: given
     with pytest.raises(ValueError, match="VNNI"):
         synthesis_precision("int8", fast=False, deterministic=False)
     with pytest.raises(ValueError, match="valid"):

@@ -7,7 +7,7 @@ from licodec.checkpoint import export_weights, load_weights, model_from_checkpoi
 from licodec.cli import main
 from licodec.codec import decompress, encode, to_tensor, to_uint8
 from licodec.losses import LAMBDAS, training_objective
-from licodec.refine import DEFAULT_STEPS, RefineError, Target, auto_steps, rd_cost, refine_latents
+from licodec.refine import DEFAULT_STEPS, RefineError, Target, _step_cost, auto_steps, rd_cost, refine_latents
 
 OBJECTIVE = {"metric": "mse", "lambdas": [0.004, 0.04]}
 
@@ -41,6 +41,16 @@ def test_refined_latent_has_lower_exact_cost(name):
         before, after = rd_cost(model, target, y, 1), rd_cost(model, target, refined, 1)
     assert after < before and not torch.equal(refined, y)  # kept only because it is better
     assert all(p.grad is None for p in model.parameters())  # nothing is stored on the (shared) model
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_steps_are_judged_in_bfloat16_only_where_the_cpu_computes_it(monkeypatch, native):
+    monkeypatch.setattr("licodec.refine.bf16_native", lambda: native)
+    model = trained_for()
+    target, y = analysed(model, smooth_image(64, 96), 1)
+    with torch.no_grad():
+        judged, exact = _step_cost(model, target, y, 1)[1], float(rd_cost(model, target, y, 1))
+    assert (judged == pytest.approx(exact, rel=1e-6)) is not native  # float32 is the exact cost
 
 
 def test_refined_file_decodes_to_the_refined_latents_reconstruction():

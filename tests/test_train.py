@@ -52,8 +52,9 @@ def test_training_reduces_loss_and_logs(folder, tmp_path):
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)
-def test_every_registered_model_trains(folder, tmp_path, name):
+def test_every_registered_model_trains(folder, tmp_path, name, monkeypatch):
     """Two steps of the real trainer (bf16 autocast, channels_last, as by default) change the weights."""
+    monkeypatch.setattr("licodec.train.bf16_native", lambda: True)  # the bf16 path, on any CPU
     path = train(config(folder, tmp_path / "run", arch=name, steps=2, mixed_precision=True, channels_last=True,
                         model_options={"N": 16, "rates": 2}))  # fmt: skip
     state = load_checkpoint(path)
@@ -77,6 +78,14 @@ def test_octave_information_fidelity_term_enters_the_loss():
         assert (out.x_hat_low is not None) == (fidelity > 0)
         losses[fidelity] = float(rate_distortion(out, x, torch.full((2,), 0.01)).loss.detach())
     assert losses[1.0] > losses[0.0]
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_autocast_only_where_the_cpu_computes_bf16(folder, tmp_path, monkeypatch, capsys, native):
+    monkeypatch.setattr("licodec.train.bf16_native", lambda: native)
+    state = load_checkpoint(train(config(folder, tmp_path / "run", steps=1, mixed_precision=True)))
+    assert state["train_config"]["mixed_precision"] is native  # recorded as it ran
+    assert ("training in float32" in capsys.readouterr().err) is not native
 
 
 def test_validation_measures_real_files(folder, tmp_path):

@@ -77,7 +77,11 @@ def add_train(sub) -> None:
         default="noise",
         help="rate term under uniform noise or straight-through rounding",
     )
-    p.add_argument("--fp32", action="store_true", help="disable bf16 autocast of the transforms")
+    p.add_argument(
+        "--fp32",
+        action="store_true",
+        help="disable bf16 autocast of the transforms (off anyway on a CPU without native bf16)",
+    )
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     p.add_argument("--val", help="folder of validation images (real files at every rate point)")

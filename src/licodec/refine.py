@@ -24,6 +24,7 @@ import torch
 
 from licodec.entropy import ste_round
 from licodec.losses import LAMBDAS, MS_SSIM_MIN_SIDE, distortion_of
+from licodec.precision import bf16_native
 
 DEFAULT_STEPS = 3  # what encode does when not told: most of the gain of 10 steps for a third of the time
 # Larger images are not refined unless asked: a step holds g_s's activations for its backward pass (peak
@@ -103,8 +104,9 @@ def refine_latents(model: torch.nn.Module, target: Target, y: torch.Tensor, qual
                    lr: float | None = None) -> torch.Tensor:  # fmt: skip
     """The latent of lowest cost among y and its refined iterates (same shape; y itself if none is better).
 
-    Costs are judged on each step's own forward pass (rounded latent, bfloat16 synthesis, clamped image),
-    so that judging costs one extra forward pass for the last iterate rather than two exact evaluations.
+    Costs are judged on each step's own forward pass (rounded latent, clamped image; the synthesis in bfloat16
+    where the CPU computes it natively, else float32), so that judging costs one extra forward pass for the
+    last iterate rather than two exact evaluations.
     """
     objective_of(model, quality, target)  # fail before any work
     if steps <= 0:
@@ -134,7 +136,7 @@ def _step_cost(model: torch.nn.Module, target: Target, y: torch.Tensor, quality:
     """(differentiable cost of y, its value on the clamped image the decoder returns)."""
     metric, lmbda = objective_of(model, quality)
     bits, y_hat = model.latent_bits(y, ste_round)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_native()):  # float32 where it is faster
         x_hat = model.synthesis(y_hat, torch.tensor([quality])).float()
     rate = bits / (target.height * target.width)
     loss = lmbda * target.distortion(x_hat, metric) + rate

@@ -24,6 +24,7 @@ from licodec.checkpoint import load_checkpoint, save_checkpoint
 from licodec.data import CropBatches, list_images
 from licodec.losses import LAMBDAS, rate_distortion
 from licodec.models import create_model, weights_fingerprint
+from licodec.precision import bf16_native
 
 
 @dataclass
@@ -46,7 +47,7 @@ class TrainConfig:
     workers: int = 1
     downscale_jpeg: bool = True
     quantization: str = "noise"  # rate term under additive noise, or "ste" (deterministic rounding)
-    mixed_precision: bool = True  # bf16 autocast on the transforms; entropy models stay fp32
+    mixed_precision: bool = True  # bf16 autocast on the transforms where the CPU has bf16; entropy models fp32
     channels_last: bool = True
     checkpoint_seconds: float = 300.0
     val: str | None = None  # folder of validation images (or use val_holdout)
@@ -115,6 +116,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     """Train until ``cfg.steps``; returns the checkpoint path. ``resume`` continues from out/last.pt."""
     torch.set_num_threads(cfg.threads)
     rank, world = _distributed()
+    if cfg.mixed_precision and cfg.device == "cpu" and not bf16_native():
+        cfg = replace(cfg, mixed_precision=False)  # emulated bfloat16 is several times slower than float32
+        if rank == 0:
+            print("this CPU has no native bfloat16 (AVX512-BF16 or AMX): training in float32", file=sys.stderr)
     out = Path(cfg.out)
     ckpt_path = out / "last.pt"
     torch.manual_seed(cfg.seed + rank)
