@@ -107,7 +107,7 @@ def test_fast_decoding_picks_int8_where_available_and_bfloat16_for_deterministic
         synthesis_precision("int8", fast=False, deterministic=True)
 
 
-def test_without_int8_fast_decoding_falls_back_to_bfloat16_and_int8_is_refused(monkeypatch):
+def test_without_int8_fast_decoding_falls_back_to_bfloat16_or_float32_and_int8_is_refused(monkeypatch):
     monkeypatch.setattr("licodec.int8.int8_available", lambda: False)
     monkeypatch.setattr("licodec.precision.bf16_native", lambda: True)
     assert synthesis_precision(None, fast=True, deterministic=False) == "bfloat16"
