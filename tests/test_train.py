@@ -106,6 +106,28 @@ def test_resume_continues_exactly(folder, tmp_path):
     assert [int(r.split(",")[0]) for r in log] == [1, 2, 3, 4, 5, 6]
 
 
+def test_resume_from_a_carried_checkpoint_restarts_adam_with_a_warmup(folder, tmp_path):
+    from licodec.checkpoint import save_carry
+
+    full = train(config(folder, tmp_path / "a", steps=3))
+    carried = tmp_path / "b" / "last.pt"
+    save_carry(full, carried)
+    assert "optimizer" not in load_checkpoint(carried)
+    assert carried.stat().st_size < 0.5 * full.stat().st_size  # Adam's two moments are gone
+    state = load_checkpoint(train(config(folder, tmp_path / "b", steps=5, warmup_steps=4), resume=True))
+    assert state["step"] == 5 and state["train_config"]["warmup_start"] == 3
+    assert state["commands"][-1]["fresh_optimizer"] is True
+    adam_steps = {int(s["step"]) for s in state["optimizer"]["state"].values()}
+    assert adam_steps == {2}  # Adam counted only the steps after the resume
+    rows = (tmp_path / "b" / "log.csv").read_text().splitlines()[1:]
+    assert [float(r.split(",")[2]) for r in rows] == pytest.approx([1e-4 / 4, 2e-4 / 4])  # warm-up from step 3
+    # A full checkpoint written during that warm-up resumes it exactly where it was
+    again = load_checkpoint(train(config(folder, tmp_path / "b", steps=6, warmup_steps=4), resume=True))
+    assert again["train_config"]["warmup_start"] == 3
+    rows = (tmp_path / "b" / "log.csv").read_text().splitlines()[1:]
+    assert float(rows[-1].split(",")[2]) == pytest.approx(3e-4 / 4)
+
+
 def test_resume_keeps_the_lambdas_of_the_checkpoint_unless_given(folder, tmp_path):
     train(config(folder, tmp_path, steps=2, lambdas=(0.001, 0.1)))
     kept = load_checkpoint(train(config(folder, tmp_path, steps=3), resume=True))
@@ -197,3 +219,5 @@ def test_learning_rate_warms_up_then_drops():
 
     cfg = TrainConfig(data="unused", lr=1.0, warmup_steps=4, lr_drop_step=6)
     assert [learning_rate(cfg, s) for s in range(8)] == pytest.approx([0.25, 0.5, 0.75, 1, 1, 1, 0.1, 0.1])
+    later = TrainConfig(data="unused", lr=1.0, warmup_steps=2, warmup_start=5, lr_drop_step=8)
+    assert [learning_rate(later, s) for s in range(5, 10)] == pytest.approx([0.5, 1, 1, 0.1, 0.1])

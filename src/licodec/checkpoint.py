@@ -44,6 +44,20 @@ def load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def save_carry(checkpoint: Path, out: Path) -> dict:
+    """Write ``checkpoint`` without its optimizer state: the copy a long run carries from session to session.
+
+    Adam's two moment estimates are two thirds of a checkpoint (90 of 136 MB for the N=112 run), and a session
+    may submit at most 256 MiB of diffs, in which replacing a committed binary counts its old and new versions
+    both. Without them the file is the fp32 weights plus the run's bookkeeping (step, elapsed time, RNG states,
+    config, command history), and ``train --resume`` on it starts a fresh Adam that warms up again over
+    ``--warmup-steps`` from the resumed step. Within a session, runs resume from their full checkpoints.
+    """
+    state = {k: v for k, v in load_checkpoint(checkpoint).items() if k != "optimizer"}
+    save_checkpoint(out, state)
+    return state
+
+
 def model_from_state(config: dict, state_dict: dict, objective: dict | None = None) -> torch.nn.Module:
     """The model in eval mode; ``objective`` (metric and lambdas it was trained for) is kept as an attribute."""
     config = dict(config)

@@ -41,6 +41,7 @@ class TrainConfig:
     lr: float = 1e-4
     lr_drop_step: int | None = None  # lr x 0.1 from this step on (default: 90 % of steps)
     warmup_steps: int = 0  # lr rises linearly over the first steps (a fresh Adam on trained weights, --init)
+    warmup_start: int = 0  # the step the warm-up counts from (where a carried checkpoint got its fresh Adam)
     clip: float = 1.0
     seed: int = 0
     threads: int = 1
@@ -69,7 +70,7 @@ def _distributed() -> tuple[int, int]:
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     drop = cfg.lr_drop_step if cfg.lr_drop_step is not None else int(0.9 * cfg.steps)
-    warmup = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
+    warmup = min(1.0, (step - cfg.warmup_start + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
     return cfg.lr * warmup * (0.1 if step >= drop else 1.0)
 
 
@@ -130,14 +131,21 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         cfg = replace(cfg, arch=options.pop("arch"), model_options=options)
         if cfg.lambdas is None:  # and its lambdas, which --lambdas may change (logged in its command history)
             cfg = replace(cfg, lambdas=state.get("train_config", {}).get("lambdas"))
+        # A carried checkpoint (checkpoint.save_carry) has no Adam state: the fresh one warms up from here.
+        fresh_adam = state.get("optimizer") is None
+        warmup_start = state["step"] if fresh_adam else state.get("train_config", {}).get("warmup_start", 0)
+        cfg = replace(cfg, warmup_start=warmup_start)
     model, optimizer = build(cfg)
     step, elapsed = 0, 0.0
     commands = [*(state or {}).get("commands", []), {"argv": sys.argv, "from_step": 0, "world": world}]
     if state is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
         step, elapsed = state["step"], state["elapsed"]
         commands[-1]["from_step"] = step
+        if fresh_adam:
+            commands[-1]["fresh_optimizer"] = True  # the provenance says where Adam started again
+        else:
+            optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"][rank] if rank < len(state["rng"]) else state["rng"][0])
     elif resume:
         raise FileNotFoundError(f"--resume given but {ckpt_path} does not exist")
