@@ -24,9 +24,9 @@ from PIL import Image
 from timing import best_of
 
 from licodec.codec import compress, decompress
-from licodec.int8 import int8_copy
+from licodec.fast.int8 import int8_copy
+from licodec.fast.precision import synthesis_precision
 from licodec.models import create_model
-from licodec.precision import synthesis_precision
 
 KODAK = Path(__file__).resolve().parents[2] / "shared/data/kodak/kodim23.png"
 

@@ -21,7 +21,7 @@ from timing import best_of
 
 from licodec.codec import compress
 from licodec.coding.container import unpack
-from licodec.int8 import int8_available, int8_copy
+from licodec.fast.int8 import int8_available, int8_copy
 from licodec.models import create_model
 
 

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from licodec import int8
 from licodec.codec import compress, decompress
-from licodec.metrics import psnr
-from licodec.precision import PRECISIONS, synthesis_precision
+from licodec.eval.metrics import psnr
+from licodec.fast import int8
+from licodec.fast.precision import PRECISIONS, synthesis_precision
 from licodec.zoo import load_model
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from licodec import codec
-from licodec.bdrate import bd_rate
+from licodec.eval.bdrate import bd_rate
 from licodec.refine import Target, refine_latents
 from licodec.zoo import load_model
 

@@ -1,8 +1,14 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from licodec.models import create_model, default_config, list_models
+
+# The checkpoint-surgery and run scripts live in tools/, outside the package; their tests import them from there.
+sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
 
 TINY = {"N": 16, "K": 3, "rates": 2}
 

@@ -5,11 +5,11 @@ import pytest
 from PIL import Image
 
 from conftest import smooth_image, tiny_model
-from licodec.checkpoint import export_weights
 from licodec.cli import main
 from licodec.codec import compress, read_image
-from licodec.latent_maps import latent_maps
-from licodec.plot import DPI, plot_latent_maps
+from licodec.eval.latent_maps import latent_maps
+from licodec.eval.plot import DPI, plot_latent_maps
+from licodec.zoo import export_weights
 
 
 @pytest.fixture(scope="module")

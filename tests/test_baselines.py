@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from licodec import baselines, baselines_run, cli, cli_eval
-from licodec.baselines import CODECS, Codec, Jpeg420, WebP, get_codec, measure
-from licodec.baselines_run import run_baselines
-from licodec.cli_common import EXIT_IO, EXIT_USAGE
-from licodec.metrics import bpp, psnr
-from licodec.results import Measurement, RDCurve, curve_from_measurements, load_curve, save_curve
+from licodec import cli
+from licodec.cli import eval as cli_eval
+from licodec.cli.common import EXIT_IO, EXIT_USAGE
+from licodec.eval import baselines, baselines_run
+from licodec.eval.baselines import CODECS, Codec, Jpeg420, WebP, get_codec, measure
+from licodec.eval.baselines_run import run_baselines
+from licodec.eval.metrics import bpp, psnr
+from licodec.eval.results import Measurement, RDCurve, curve_from_measurements, load_curve, save_curve
 
 # The library each codec needs beyond Pillow: its test is skipped only when that is not importable.
 LIBRARY = {"heic": "pillow_heif", "jpegxl": "imagecodecs", "vvc": "imageio_ffmpeg"}

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from licodec import cli
-from licodec.bdrate import bd_psnr, bd_quality, bd_rate, bd_table, format_table
-from licodec.cli_common import EXIT_IO, EXIT_USAGE
-from licodec.results import RDCurve, save_curve
+from licodec.cli.common import EXIT_IO, EXIT_USAGE
+from licodec.eval.bdrate import bd_psnr, bd_quality, bd_rate, bd_table, format_table
+from licodec.eval.results import RDCurve, save_curve
 
 bjontegaard = pytest.importorskip("bjontegaard")
 

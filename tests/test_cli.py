@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from conftest import smooth_image, tiny_model
-from licodec.checkpoint import export_weights
 from licodec.cli import main
-from licodec.cli_common import EXIT_CORRUPT, EXIT_IO, EXIT_USAGE
+from licodec.cli.common import EXIT_CORRUPT, EXIT_IO, EXIT_USAGE
+from licodec.zoo import export_weights
 
 
 @pytest.fixture(scope="module")

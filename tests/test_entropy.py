@@ -145,9 +145,9 @@ def test_quantization_proxies():
 
 @pytest.mark.parametrize("name", ["gmm3", "gllmm"])
 def test_large_step_tables_are_identical_on_one_and_two_threads(name):
-    """Large steps build their tables on the caller's threads (latents.table_threads): the tables, and so the
+    """Large steps build their tables on the caller's threads (entropy/tables.table_threads): the tables, and so the
     decoded symbols, must not depend on the thread count."""
-    from licodec.latents import PARALLEL_TABLES, table_threads
+    from licodec.entropy.tables import PARALLEL_TABLES, table_threads
 
     mixture = MIXTURES[name]
     n = 2 * PARALLEL_TABLES

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from conftest import smooth_image, tiny_model
-from licodec.checkpoint import export_weights, load_weights
 from licodec.codec import compress, decompress
+from licodec.zoo import export_weights, load_weights
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = ["cheng2020-anchor-ckbd", "cheng2020-anchor", "fu2023-gllmm-ckbd"]

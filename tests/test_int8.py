@@ -6,7 +6,8 @@ from torch import nn
 
 from conftest import smooth_image, tiny_model
 from licodec.codec import compress, decompress
-from licodec.int8 import (
+from licodec.eval.metrics import psnr
+from licodec.fast.int8 import (
     Int8Conv2d,
     Int8SubpelConv,
     int8_available,
@@ -14,9 +15,8 @@ from licodec.int8 import (
     int8_synthesis,
     quantize_activation,
 )
+from licodec.fast.precision import synthesis_precision
 from licodec.layers import SubpelConv
-from licodec.metrics import psnr
-from licodec.precision import synthesis_precision
 
 needs_int8 = pytest.mark.skipif(not int8_available(), reason="no oneDNN int8 convolution with VNNI here")
 
@@ -46,7 +46,7 @@ def test_int8_convolution_equalizes_channels_of_very_different_ranges(monkeypatc
         conv.weight[:, 0] /= 100  # ...that contributes no more than the others
         reference = conv(x)
         equalized = relative_error(Int8Conv2d(conv)(x), reference)
-        monkeypatch.setattr("licodec.int8.UNEQUAL", float("inf"))  # one activation scale for all channels
+        monkeypatch.setattr("licodec.fast.int8.UNEQUAL", float("inf"))  # one activation scale for all channels
         per_tensor = relative_error(Int8Conv2d(conv)(x), reference)
     assert equalized < 0.02 < per_tensor and equalized < per_tensor / 5
 
@@ -77,7 +77,7 @@ def test_int8_copy_replaces_only_wide_3x3_convolutions():
 @needs_int8
 def test_int8_decode_gives_the_float_image_up_to_quantization_noise(monkeypatch):
     model = tiny_model("cheng2020-anchor-ckbd", N=16)
-    monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 16)
+    monkeypatch.setattr("licodec.fast.int8.MIN_CHANNELS", 16)
     rgb = smooth_image(64, 96)
     data = compress(rgb, model)
     exact = decompress(data, model)
@@ -99,7 +99,7 @@ def test_int8_copy_is_remade_when_the_weights_change():
 
 @needs_int8
 def test_fast_decoding_picks_int8_where_available_and_bfloat16_for_deterministic_decoding(monkeypatch):
-    monkeypatch.setattr("licodec.precision.bf16_native", lambda: True)
+    monkeypatch.setattr("licodec.fast.precision.bf16_native", lambda: True)
     assert synthesis_precision(None, fast=False, deterministic=False) == "float32"
     assert synthesis_precision(None, fast=True, deterministic=False) == "int8"
     assert synthesis_precision(None, fast=True, deterministic=True) == "bfloat16"
@@ -108,10 +108,10 @@ def test_fast_decoding_picks_int8_where_available_and_bfloat16_for_deterministic
 
 
 def test_without_int8_fast_decoding_falls_back_to_bfloat16_or_float32_and_int8_is_refused(monkeypatch):
-    monkeypatch.setattr("licodec.int8.int8_available", lambda: False)
-    monkeypatch.setattr("licodec.precision.bf16_native", lambda: True)
+    monkeypatch.setattr("licodec.fast.int8.int8_available", lambda: False)
+    monkeypatch.setattr("licodec.fast.precision.bf16_native", lambda: True)
     assert synthesis_precision(None, fast=True, deterministic=False) == "bfloat16"
-    monkeypatch.setattr("licodec.precision.bf16_native", lambda: False)  # emulated bf16 is slower than fp32
+    monkeypatch.setattr("licodec.fast.precision.bf16_native", lambda: False)  # emulated bf16 is slower than fp32
     assert synthesis_precision(None, fast=True, deterministic=False) == "float32"
     assert synthesis_precision("bfloat16", fast=False, deterministic=False) == "bfloat16"  # asked for: given
     with pytest.raises(ValueError, match="VNNI"):
@@ -135,19 +135,19 @@ def test_activation_codes_round_once_whatever_the_input_dtype():
 @needs_int8
 def test_int8_copy_follows_replaced_weights_and_the_channel_threshold(monkeypatch):
     model = tiny_model("cheng2020-anchor-ckbd", N=16)
-    monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 16)
+    monkeypatch.setattr("licodec.fast.int8.MIN_CHANNELS", 16)
     first = int8_synthesis(model)
     model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()}, assign=True)
     second = int8_synthesis(model)
     assert second is not first
-    monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 128)
+    monkeypatch.setattr("licodec.fast.int8.MIN_CHANNELS", 128)
     assert not any(type(m).__name__.startswith("Int8") for m in int8_synthesis(model).modules())
 
 
 @needs_int8
 def test_int8_decode_of_the_octave_codec(monkeypatch):
     model = tiny_model("fu2022-octave", N=16)
-    monkeypatch.setattr("licodec.int8.MIN_CHANNELS", 8)
+    monkeypatch.setattr("licodec.fast.int8.MIN_CHANNELS", 8)
     data = compress(smooth_image(48, 40), model)
     exact, fast = decompress(data, model), decompress(data, model, precision="int8")
     assert any(type(m).__name__.startswith("Int8") for m in int8_synthesis(model).modules())

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from licodec.layers.octave import GoConv, GoTConv, octave_channels
 from licodec.models import create_model
-from licodec.octave import GoConv, GoTConv, octave_channels
 
 
 @pytest.mark.parametrize("size", [(1, 1), (5, 7), (8, 12), (17, 33)])

@@ -2,11 +2,11 @@ import pytest
 from PIL import Image
 
 from licodec import cli
-from licodec.cli_common import EXIT_IO, EXIT_USAGE
-from licodec.results import RDCurve, save_curve
+from licodec.cli.common import EXIT_IO, EXIT_USAGE
+from licodec.eval.results import RDCurve, save_curve
 
 pytest.importorskip("matplotlib")
-from licodec.plot import DPI, FIGSIZE, plot_rd  # noqa: E402
+from licodec.eval.plot import DPI, FIGSIZE, plot_rd  # noqa: E402
 
 EXPECTED_SIZE = (round(FIGSIZE[0] * DPI), round(FIGSIZE[1] * DPI))
 

@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from add_rate import add_rate_point
 
 from licodec.models import create_model
-from licodec.rate_points import add_rate_point
 
 
 def test_new_top_rate_point_extends_the_old_ones():

@@ -3,11 +3,11 @@ import pytest
 import torch
 
 from conftest import smooth_image, tiny_model
-from licodec.checkpoint import export_weights, load_weights, model_from_checkpoint
 from licodec.cli import main
 from licodec.codec import decompress, encode, to_tensor, to_uint8
 from licodec.losses import LAMBDAS, training_objective
 from licodec.refine import DEFAULT_STEPS, RefineError, Target, _step_cost, auto_steps, rd_cost, refine_latents
+from licodec.zoo import export_weights, load_weights, model_from_checkpoint
 
 OBJECTIVE = {"metric": "mse", "lambdas": [0.004, 0.04]}
 
@@ -156,7 +156,7 @@ def test_cli_refine_flag(tmp_path, capsys):
 def test_evaluation_estimates_the_rate_of_the_latent_it_coded(tmp_path):
     from PIL import Image
 
-    from licodec.evaluate import evaluate_image
+    from licodec.eval.evaluate import evaluate_image
 
     model = trained_for()
     Image.fromarray(smooth_image(128, 192)).save(tmp_path / "a.png")

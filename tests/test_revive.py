@@ -1,10 +1,10 @@
 """Reviving dead latent channels: they carry values again, and nothing else about the codec changes."""
 
 import torch
+from revive import revive
 
 from licodec.models import create_model
-from licodec.revive import revive
-from licodec.widen import widen_latents
+from licodec.train.init import widen_latents
 
 NARROW, WIDE = 8, 24
 
@@ -30,11 +30,11 @@ def test_revived_channels_carry_values_and_the_reconstruction_and_live_channels_
         model.load_state_dict(state)
         after = [model(x[:1], torch.tensor([q])) for q in (0, 1)]
     assert dead.tolist() == list(range(NARROW, WIDE))
-    assert not before[1].y_hat[:, NARROW:].any() and after[1].y_hat[:, NARROW:].ne(0).float().mean() > 0.1
+    assert not before[1].latents["y"][:, NARROW:].any() and after[1].latents["y"][:, NARROW:].ne(0).float().mean() > 0.1
     for a, b in zip(before, after, strict=True):
-        assert torch.equal(a.y_hat[:, :NARROW], b.y_hat[:, :NARROW])
+        assert torch.equal(a.latents["y"][:, :NARROW], b.latents["y"][:, :NARROW])
         assert torch.allclose(a.x_hat, b.x_hat, atol=1e-5)
-        assert torch.allclose(a.y_likelihood[:, :NARROW], b.y_likelihood[:, :NARROW], rtol=1e-4)
+        assert torch.allclose(a.likelihoods["y"][:, :NARROW], b.likelihoods["y"][:, :NARROW], rtol=1e-4)
         scales = b.mixture.scales[:, :, NARROW:]
         assert scales.min() > 0.11  # off the lower bound, where a non-zero value costs ~18 bits
 

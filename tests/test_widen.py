@@ -6,10 +6,10 @@ import json
 import pytest
 import torch
 
-from licodec.checkpoint import export_release, load_checkpoint
 from licodec.models import create_model
-from licodec.train import train
-from licodec.widen import widen_latents, widen_transforms
+from licodec.train.checkpoint import export_release, load_checkpoint
+from licodec.train.init import widen_latents, widen_transforms
+from licodec.train.loop import train
 from test_train import config, folder  # noqa: F401  (fixture)
 
 NARROW, WIDE = 8, 24
@@ -32,7 +32,7 @@ def test_widened_model_codes_like_the_old_one(name):
     with torch.no_grad():
         for q in (0, 1):
             a, b = old(x, torch.tensor([q])), new(x, torch.tensor([q]))
-            assert torch.equal(a.y_hat, b.y_hat[:, :NARROW]) and not b.y_hat[:, NARROW:].any()
+            assert torch.equal(a.latents["y"], b.latents["y"][:, :NARROW]) and not b.latents["y"][:, NARROW:].any()
             assert torch.allclose(a.x_hat, b.x_hat, atol=1e-5)
             assert a.bits() > 100 and torch.allclose(a.bits(), b.bits(), rtol=1e-3)
 
@@ -91,7 +91,7 @@ def test_wider_transforms_code_like_the_old_ones(name):
     with torch.no_grad():
         for q in (0, 1):
             a, b = old(x, torch.tensor([q])), new(x, torch.tensor([q]))
-            assert torch.equal(a.y_hat, b.y_hat) and torch.equal(a.z_hat, b.z_hat)
+            assert torch.equal(a.latents["y"], b.latents["y"]) and torch.equal(a.latents["z"], b.latents["z"])
             assert torch.allclose(a.x_hat, b.x_hat, atol=1e-6)
             assert a.bits() > 100 and torch.allclose(a.bits(), b.bits())
 

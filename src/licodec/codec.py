@@ -1,90 +1,35 @@
-"""Images <-> .lic files: colour handling, padding, header. The one code path the CLI and evaluation use.
+"""Images <-> .lic files: padding, header, latents, synthesis. The one code path the CLI and evaluation use
+(images come in and go out through licodec.image)."""
 
-Colour decisions (documented in the README):
-- EXIF orientation is applied, so the file holds the image as it is displayed.
-- Greyscale (1, L, I;16, I, F) is coded as RGB with equal channels and decoded back to greyscale.
-- Palette images are expanded to RGB. Alpha (RGBA, LA, PA, transparent palettes) is dropped: the colour
-  channels are kept as they are and the decoded image is opaque. ``read_image`` reports that it did so.
-- 16-bit samples are scaled to 8 bits; CMYK, YCbCr, LAB and HSV are converted to RGB by Pillow.
-"""
-
-import io
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from licodec.coding.coder import CodingError
 from licodec.coding.container import ContainerError, Header, pack, unpack
-from licodec.int8 import int8_synthesis
+from licodec.coding.latent_codec import compress_latents, decompress_latents
+from licodec.fast.int8 import int8_synthesis
+from licodec.fast.precision import synthesis_precision
+from licodec.image import ImageError, SourceImage, encode_png, read_image, to_tensor, to_uint8
 from licodec.models import weights_fingerprint
-from licodec.precision import synthesis_precision
 
-Image.MAX_IMAGE_PIXELS = 1 << 28  # refuse decompression bombs beyond what the container can hold
 # The transforms run on the whole image at once (no tiling yet): their activations need roughly 250 bytes
 # per pixel at N=64, so larger images are refused with a clear error instead of exhausting memory.
 MAX_CODEC_PIXELS = 64 * 1024 * 1024
 
 
-class ImageError(ValueError):
-    """An input image cannot be read."""
+__all__ = [
+    "Encoded", "ImageError", "IncompatibleError", "SourceImage", "compress", "decompress", "encode",
+    "encode_png", "read_header", "read_image", "to_tensor", "to_uint8",
+]  # fmt: skip
 
 
 class IncompatibleError(ValueError):
     """A .lic file needs a model other than the one at hand."""
-
-
-@dataclass
-class SourceImage:
-    rgb: np.ndarray  # (H, W, 3) uint8
-    channels: int  # 1 for greyscale sources, else 3
-    dropped_alpha: bool
-
-
-def read_image(source: str | Path | bytes | Image.Image) -> SourceImage:
-    """Open an image file (path or bytes) or take a PIL image, and apply the colour rules above."""
-    try:
-        if isinstance(source, Image.Image):
-            img = source
-        else:
-            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-            img.load()
-        img = ImageOps.exif_transpose(img)
-    except UnidentifiedImageError as e:  # its message names a BytesIO object, not the problem
-        raise ImageError("cannot read image: not a format Pillow can open (PNG, JPEG, TIFF, WebP, ...)") from e
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageError(f"cannot read image: {e}") from e
-    mode = img.mode
-    dropped_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        values = np.asarray(img, dtype=np.float64)
-        scale = 257.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 1.0
-        grey = np.clip(np.round(values / scale), 0, 255).astype(np.uint8)
-        return SourceImage(np.repeat(grey[..., None], 3, axis=2), 1, False)
-    if mode in ("1", "L", "LA", "La"):
-        grey = np.asarray(img.convert("L"))
-        return SourceImage(np.repeat(grey[..., None], 3, axis=2), 1, dropped_alpha)
-    if mode == "P":
-        img = img.convert("RGBA" if dropped_alpha else "RGB")
-    return SourceImage(np.ascontiguousarray(np.asarray(img.convert("RGB"))), 3, dropped_alpha)
-
-
-def to_tensor(rgb: np.ndarray, multiple: int) -> tuple[torch.Tensor, int, int]:
-    """(H, W, 3) uint8 -> (1, 3, H', W') in [0, 1], reflect-padded below and right to a multiple."""
-    h, w = rgb.shape[:2]
-    pad_b, pad_r = -h % multiple, -w % multiple
-    padded = np.pad(rgb, ((0, pad_b), (0, pad_r), (0, 0)), mode="reflect")
-    return torch.from_numpy(padded).permute(2, 0, 1)[None].float().div(255), pad_b, pad_r
-
-
-def to_uint8(x_hat: torch.Tensor, height: int, width: int) -> np.ndarray:
-    """(1, 3, H', W') reconstruction -> (height, width, 3) uint8, cropped."""
-    x = x_hat[0, :, :height, :width].clamp(0, 1).mul(255).round().to(torch.uint8)
-    return x.permute(1, 2, 0).contiguous().numpy()
 
 
 def model_name(model: torch.nn.Module) -> str:
@@ -133,7 +78,7 @@ def encode(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int
         refine_steps = auto_steps(model, q, target)
     if refine_steps > 0:
         y = refine_latents(model, target, y, q, refine_steps)
-    sections, _ = model.compress_latents(y)
+    sections = compress_latents(model, y)
     header = Header(model_name(model), weights_fingerprint(model), q, source.channels, w, h, pad_b, pad_r)
     return Encoded(pack(header, sections), x, y, refine_steps)
 
@@ -182,11 +127,11 @@ def decompress(
     if padded_h % f or padded_w % f:
         raise ContainerError(f"padded size {padded_w}x{padded_h} is not a multiple of {f}")
     try:
-        y_hat = model.decompress_latents(sections, padded_h, padded_w)
+        y_hat = decompress_latents(model, sections, padded_h, padded_w)
     except (CodingError, ValueError, KeyError, OverflowError) as e:
         raise ContainerError(f"entropy-coded data does not decode: {e}") from e
     g_s = int8_synthesis(model) if precision == "int8" else None
-    with _onednn(enabled=not deterministic), torch.autocast("cpu", torch.bfloat16, enabled=precision != "float32"):
+    with _onednn(enabled=not deterministic), model.autocast(model.gain, precision != "float32"):
         x_hat = model.synthesis(y_hat, torch.tensor([header.quality]), g_s).float()
     rgb = to_uint8(x_hat, header.height, header.width)
     if header.channels == 1:
@@ -210,9 +155,3 @@ def _onednn(enabled: bool):
             yield
         finally:
             torch._C._set_mkldnn_enabled(before)
-
-
-def encode_png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()

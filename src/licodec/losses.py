@@ -3,9 +3,8 @@
 from dataclasses import dataclass
 
 import torch
-from pytorch_msssim import ms_ssim
 
-from licodec.models.hyperprior import ForwardResult
+from licodec.models.base import RDOutput
 
 # Per-quality lambdas of the published Cheng 2020 models (CompressAI's training recipe).
 LAMBDAS = {
@@ -40,22 +39,21 @@ def distortion_of(x_hat: torch.Tensor, x: torch.Tensor, metric: str) -> torch.Te
     if metric == "ms-ssim":
         if min(x.shape[-2:]) < MS_SSIM_MIN_SIDE:
             raise ValueError("MS-SSIM training needs crops larger than 160 px (5 scales of an 11x11 window)")
+        from pytorch_msssim import ms_ssim  # only MS-SSIM objectives need it: loading weights does not
+
         return 1 - ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=False)
     raise ValueError(f"unknown distortion metric {metric!r}; valid: mse, ms-ssim")
 
 
-def rate_distortion(out: ForwardResult, x: torch.Tensor, lmbda: torch.Tensor, metric: str = "mse") -> RDTerms:
-    """Per-sample lambdas (B,) let one batch train several rate points of a variable-rate model.
-
-    Models whose result carries ``x_hat_low`` (the octave codec in training) add the information-fidelity
-    term: ``fidelity`` times the same distortion between that image and ``out.low_pass(x)``.
-    """
+def rate_distortion(out: RDOutput, x: torch.Tensor, lmbda: torch.Tensor, metric: str = "mse") -> RDTerms:
+    """Per-sample lambdas (B,) let one batch train several rate points of a variable-rate model. The model's
+    auxiliary reconstructions (the octave codec's information fidelity) add their weighted distortions."""
     pixels = x.shape[-2] * x.shape[-1]
     bpp = out.bits() / pixels
     mse = ((out.x_hat - x) ** 2).flatten(1).mean(1)
     distortion = distortion_of(out.x_hat, x, metric)
     loss_distortion = distortion
-    if getattr(out, "x_hat_low", None) is not None:
-        loss_distortion = distortion + out.fidelity * distortion_of(out.x_hat_low, out.low_pass(x), metric)
+    for weight, reconstruction, target in out.auxiliary:
+        loss_distortion = loss_distortion + weight * distortion_of(reconstruction, target, metric)
     loss = (lmbda * loss_distortion + bpp).mean()
     return RDTerms(loss=loss, bpp=bpp.detach(), mse=mse.detach(), distortion=distortion.detach())

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import torch
 
 from licodec.entropy import ste_round
+from licodec.fast.precision import bf16_native
 from licodec.losses import LAMBDAS, MS_SSIM_MIN_SIDE, distortion_of
-from licodec.precision import bf16_native
 
 DEFAULT_STEPS = 3  # what encode does when not told: most of the gain of 10 steps for a third of the time
 # Larger images are not refined unless asked: a step holds g_s's activations for its backward pass (peak
@@ -57,7 +57,7 @@ class Target:
 
 def objective_of(model: torch.nn.Module, quality: int, target: Target | None = None) -> tuple[str, float]:
     """(metric, lambda) the weights were trained with at ``quality``; RefineError when refinement cannot run."""
-    if not hasattr(model, "latent_bits"):
+    if not model.refinable:
         raise RefineError(f"latent refinement needs a context + hyperprior model, not {model.config['arch']}")
     objective = getattr(model, "objective", None)
     if objective is None:
@@ -136,7 +136,7 @@ def _step_cost(model: torch.nn.Module, target: Target, y: torch.Tensor, quality:
     """(differentiable cost of y, its value on the clamped image the decoder returns)."""
     metric, lmbda = objective_of(model, quality)
     bits, y_hat = model.latent_bits(y, ste_round)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_native()):  # float32 where it is faster
+    with model.autocast(y, enabled=bf16_native()):  # float32 where it is faster
         x_hat = model.synthesis(y_hat, torch.tensor([quality])).float()
     rate = bits / (target.height * target.width)
     loss = lmbda * target.distortion(x_hat, metric) + rate

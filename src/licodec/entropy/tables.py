@@ -10,6 +10,7 @@ A table covers a window of ``width`` consecutive integers starting at ``offset``
 integer round-trips. Symbols are grouped by window width (classes about 1.5x apart) to keep tables narrow.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,26 @@ MAX_WIDTH = 256
 MIN_ESCAPE = 1e-6
 MANTISSA_BITS = 12
 NEGLIGIBLE_WEIGHT = 1e-3  # components lighter than this do not widen the window
+PARALLEL_TABLES = 16_384  # symbols per step from which table building keeps the caller's threads
+
+
+@contextmanager
+def table_threads(symbols: int):
+    """Threads for building the tables of one step of ``symbols`` symbols (float64 elementwise work).
+
+    Large steps (the checkerboard's two, the octave codec's levels) build 1.4-1.8x faster on two threads
+    than on one (benchmarks/entropy_coding.py --threads 1 / 2); the serial wavefront's small steps gain
+    nothing and run on one thread, which also spares them the collapse of OpenMP threads when another
+    process competes for the cores. The thread count moves float64 results by a few ulps at most, which the
+    canonical parameters and 12-bit tables absorb (above), as they absorb the float64 networks' (h_s,
+    entropy parameters), which always keep the caller's threads."""
+    before = torch.get_num_threads()
+    if symbols < PARALLEL_TABLES:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass

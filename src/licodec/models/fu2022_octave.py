@@ -27,34 +27,29 @@ sub-pixel up-sampling; h_a1 and h_a2 each halve the resolution twice; CRPE is a 
 y_l_hat concatenated to y_h's hyper features; gains per rate point as in the other models.
 """
 
-from dataclasses import dataclass
+import copy
+import math
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams, noise_quantize, ste_round
+from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams
+from licodec.entropy.tables import factorized_tables, mixture_tables, table_threads
 from licodec.layers import SubpelConv, conv1x1, conv3x3
-from licodec.models.registry import register
-from licodec.octave import GoConv, GoTConv, OctaveSequential, crop_to, octave_channels
+from licodec.layers.octave import GoConv, GoTConv, OctaveSequential, crop_to, octave_channels
+from licodec.models.base import CompressionModel, Latents, RDOutput, Stage
+from licodec.models.registry import register, weights_fingerprint
+
+Pair = tuple[torch.Tensor, torch.Tensor]
 
 
-@dataclass
-class OctaveResult:
-    x_hat: torch.Tensor
-    likelihoods: dict[str, torch.Tensor]  # y_h, y_l, z1_h, z1_l, z2_h, z2_l
-    y_hat: tuple[torch.Tensor, torch.Tensor]
-    x_hat_low: torch.Tensor | None = None  # decoded from y_l alone (training, fidelity > 0)
-    fidelity: float = 0.0
-
-    def bits(self) -> torch.Tensor:
-        return -sum(p.log2().flatten(1).sum(1) for p in self.likelihoods.values())
-
-    def low_pass(self, x: torch.Tensor) -> torch.Tensor:
-        """What the low-resolution latent alone should reconstruct: x averaged over 4x4 blocks, up-sampled."""
-        return F.interpolate(F.avg_pool2d(x, 4, ceil_mode=True), scale_factor=4, mode="bilinear")[
-            ..., : x.shape[-2], : x.shape[-1]
-        ]
+def low_pass(x: torch.Tensor) -> torch.Tensor:
+    """What the low-resolution latent alone should reconstruct: x averaged over 4x4 blocks, up-sampled."""
+    return F.interpolate(F.avg_pool2d(x, 4, ceil_mode=True), scale_factor=4, mode="bilinear")[
+        ..., : x.shape[-2], : x.shape[-1]
+    ]
 
 
 def _pointwise(c_in: int, c_out: int) -> nn.Sequential:
@@ -105,15 +100,14 @@ class OctaveEntropyModel(nn.Module):
         return self.mixture.split(self.ep_h(torch.cat([f_h, *cross], dim=1)))
 
 
-class OctaveHyperprior(nn.Module):
-    downsampling = 64
+class OctaveHyperprior(CompressionModel):
     sections = ("z2", "z1", "y")
 
     def __init__(self, N: int, K: int, rates: int, alpha: float, fidelity: float):
-        super().__init__()
         if not 0 < alpha < 1:
             raise ValueError("alpha must lie strictly between 0 and 1")
         n = octave_channels(N, alpha)
+        super().__init__(sum(n), rates)
         image = (3, 0)
         self.m = n  # latent channels (high, low)
         self.fidelity = fidelity
@@ -127,10 +121,6 @@ class OctaveHyperprior(nn.Module):
         self.h_a2 = OctaveSequential([GoConv(n, n, 1, "leaky"), GoConv(n, n, 2, "leaky"), GoConv(n, n, 2)])
         self.density_z2_h, self.density_z2_l = FactorizedDensity(n[0]), FactorizedDensity(n[1])
         self.entropy = OctaveEntropyModel(n, K)
-        self.rates = rates
-        steps = torch.linspace(-2.0, 0.0, rates) if rates > 1 else torch.zeros(1)
-        self.gain = nn.Parameter((2.0**steps)[:, None].repeat(1, sum(n)))
-        self.inv_gain = nn.Parameter((2.0**-steps)[:, None].repeat(1, sum(n)))
 
     # -- the transforms ------------------------------------------------------------------------------------
 
@@ -170,53 +160,92 @@ class OctaveHyperprior(nn.Module):
                 "z2_h": (m_h, *z2_h), "z2_l": (m_l, *z2_l)}  # fmt: skip
 
     def forward(self, x: torch.Tensor, quality: torch.Tensor | None = None, mixed_precision: bool = False,
-                noisy_rate: bool = True) -> OctaveResult:  # fmt: skip
+                noisy_rate: bool = True) -> RDOutput:  # fmt: skip
         """Training (rates under additive noise or straight-through rounding) or, in eval mode, the exact
-        hard-rounded computation that compress/decompress reproduce."""
-        if quality is None:
-            quality = torch.full((x.shape[0],), self.rates - 1, dtype=torch.long, device=x.device)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision):
+        hard-rounded computation that compress/decompress reproduce. In training with ``fidelity`` > 0, the
+        image decoded from y_l alone is an auxiliary reconstruction of the low-passed image."""
+        quality = self.default_quality(x, quality)
+        with self.autocast(x, mixed_precision):
             y = self.analysis(x, quality)
+        hat, likelihoods = self._rates(y, lambda t: self.quantize(t, noisy_rate))
+        auxiliary = []
+        with self.autocast(x, mixed_precision):
+            x_hat = self.synthesis((hat["y_h"], hat["y_l"]), quality).float()
+            if self.training and self.fidelity > 0:
+                x_hat_low = self.synthesis((torch.zeros_like(hat["y_h"]), hat["y_l"]), quality).float()
+                auxiliary.append((self.fidelity, x_hat_low, low_pass(x)))
+        return RDOutput(x_hat, likelihoods, hat, auxiliary=auxiliary)
+
+    def _rates(self, y: Pair, quantize) -> tuple[Latents, Latents]:
+        """(rounded latents, likelihoods) of every latent, ``quantize(t)`` giving (what the decoder sees, what
+        the rate term sees)."""
         z1 = self.h_a1(*y)
         z2 = self.h_a2(*z1)
-
-        def quantize(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # (what the decoder sees, for rates)
-            if not self.training:
-                return torch.round(t), torch.round(t)
-            return ste_round(t), (noise_quantize(t) if noisy_rate else ste_round(t))
-
-        (y_h_hat, y_h_r), (y_l_hat, y_l_r) = quantize(y[0]), quantize(y[1])
-        (z1_h_hat, z1_h_r), (z1_l_hat, z1_l_r) = quantize(z1[0]), quantize(z1[1])
-        (z2_h_hat, z2_h_r), (z2_l_hat, z2_l_r) = quantize(z2[0]), quantize(z2[1])
+        latents = dict(zip(("y_h", "y_l", "z1_h", "z1_l", "z2_h", "z2_l"), (*y, *z1, *z2), strict=True))
+        quantized = {k: quantize(v) for k, v in latents.items()}
+        hat = {k: v[0] for k, v in quantized.items()}
+        rate = {k: v[1] for k, v in quantized.items()}
         e = self.entropy
-        mp_z1_h, mp_z1_l = e.z1_params((z2_h_hat, z2_l_hat), z1)
-        hyper = e.hyper_features((z1_h_hat, z1_l_hat), y)
+        mp_z1_h, mp_z1_l = e.z1_params((hat["z2_h"], hat["z2_l"]), z1)
+        hyper = e.hyper_features((hat["z1_h"], hat["z1_l"]), y)
         likelihoods = {
-            "y_l": e.mixture.likelihood(y_l_r, e.y_l_params(hyper)),
-            "y_h": e.mixture.likelihood(y_h_r, e.y_h_params(hyper, y_l_hat)),
-            "z1_h": e.z1_model.likelihood(z1_h_r, mp_z1_h),
-            "z1_l": e.z1_model.likelihood(z1_l_r, mp_z1_l),
-            "z2_h": self.density_z2_h.likelihood(z2_h_r),
-            "z2_l": self.density_z2_l.likelihood(z2_l_r),
+            "y_l": e.mixture.likelihood(rate["y_l"], e.y_l_params(hyper)),
+            "y_h": e.mixture.likelihood(rate["y_h"], e.y_h_params(hyper, hat["y_l"])),
+            "z1_h": e.z1_model.likelihood(rate["z1_h"], mp_z1_h),
+            "z1_l": e.z1_model.likelihood(rate["z1_l"], mp_z1_l),
+            "z2_h": self.density_z2_h.likelihood(rate["z2_h"]),
+            "z2_l": self.density_z2_l.likelihood(rate["z2_l"]),
         }
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision):
-            x_hat = self.synthesis((y_h_hat, y_l_hat), quality).float()
-            x_hat_low = None
-            if self.training and self.fidelity > 0:
-                x_hat_low = self.synthesis((torch.zeros_like(y_h_hat), y_l_hat), quality).float()
-        return OctaveResult(x_hat, likelihoods, (y_h_hat, y_l_hat), x_hat_low, self.fidelity)
+        return hat, likelihoods
 
-    # -- coding -----------------------------------------------------------------------------------------
+    def latent_bits(self, y: Pair, rounding=torch.round) -> tuple[torch.Tensor, Pair]:
+        """(bits, y_hat) of the latents as a file codes them, summed over the batch."""
+        hat, likelihoods = self._rates(y, lambda t: (rounding(t), rounding(t)))
+        return -sum(p.log2().sum() for p in likelihoods.values()), (hat["y_h"], hat["y_l"])
 
-    def compress_latents(self, y):
-        from licodec.latents_octave import compress_octave
+    # -- coding: z2, z1, y_l, y_h (coding/latent_codec.py walks the stages) ---------------------------------
 
-        return compress_octave(self, y)
+    def coded_latents(self, y: Pair) -> Latents:
+        z1 = self.h_a1(*y)
+        z2 = self.h_a2(*z1)
+        return dict(zip(("y_h", "y_l", "z1_h", "z1_l", "z2_h", "z2_l"), (*y, *z1, *z2), strict=True))
 
-    def decompress_latents(self, sections: list[bytes], height: int, width: int):
-        from licodec.latents_octave import decompress_octave
+    def synthesis_input(self, latents: Latents) -> Pair:
+        return latents["y_h"], latents["y_l"]
 
-        return decompress_octave(self, sections, height, width)
+    def coding_stages(self, latents: Latents) -> Iterator[Stage]:
+        """Four parallel levels: z2 (factorized), z1 (single Gaussians from h_s2(z2_hat)), y_l (mixture from
+        h_s1(z1_hat)), y_h (mixture from h_s1(z1_hat) and y_l_hat). The parameter networks run as a float64
+        copy of ``self.entropy``."""
+        net = _float64_entropy(self)
+        shapes = {k: tuple(v.shape[1:]) for k, v in latents.items()}
+
+        def like(name: str) -> torch.Tensor:  # carries a spatial size for cropping
+            return torch.empty(0, 0, *shapes[name][1:])
+
+        with table_threads(math.prod(shapes["z2_h"])):
+            yield Stage(0, "z2_h", factorized_tables(self.density_z2_h, shapes["z2_h"]))
+            yield Stage(0, "z2_l", factorized_tables(self.density_z2_l, shapes["z2_l"]))
+        mp_h, mp_l = net.z1_params((latents["z2_h"], latents["z2_l"]), (like("z1_h"), like("z1_l")))
+        with table_threads(math.prod(shapes["z1_h"])):
+            yield Stage(1, "z1_h", mixture_tables(net.z1_model, mp_h))
+            yield Stage(1, "z1_l", mixture_tables(net.z1_model, mp_l))
+        hyper = net.hyper_features((latents["z1_h"], latents["z1_l"]), (like("y_h"), like("y_l")))
+        with table_threads(math.prod(shapes["y_l"])):
+            yield Stage(2, "y_l", mixture_tables(net.mixture, net.y_l_params(hyper)))
+        mp_y_h = net.y_h_params(hyper, latents["y_l"])
+        with table_threads(math.prod(shapes["y_h"])):
+            yield Stage(2, "y_h", mixture_tables(net.mixture, mp_y_h))
+
+
+def _float64_entropy(model: OctaveHyperprior) -> nn.Module:
+    """A float64 copy of the parameter networks, cached on the model until its weights change."""
+    key = weights_fingerprint(model)
+    cached = getattr(model, "_float64_entropy", None)
+    if cached is None or cached[0] != key:
+        cached = (key, copy.deepcopy(model.entropy).to(torch.float64))
+        object.__setattr__(model, "_float64_entropy", cached)  # not a submodule: stays out of state_dict
+    return cached[1]
 
 
 @register("fu2022-octave", N=128, K=3, rates=1, alpha=0.5, fidelity=0.1)

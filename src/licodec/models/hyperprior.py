@@ -7,37 +7,28 @@
                                                  entropy_parameters -> weights, means, scales of y_hat
 
 Papers differ in the transforms, the context model and the mixture; they are passed in as parts. Gains
-(Cui et al. 2021) make one network serve several rate points: quality q scales y by gain[q] before rounding
-and by inv_gain[q] after, and each training sample draws its own q and lambda.
+(models/base.py) make one network serve several rate points; each training sample draws its own q and lambda.
+
+Coding: z first (section z, a factorized density), then y along the context model's decode schedule (section
+y): each step's entropy parameters come from h_s(z_hat) and the values decoded before it.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from licodec.context import ContextModel
-from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams, noise_quantize, ste_round
+from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams
+from licodec.entropy.tables import factorized_tables, mixture_tables, table_threads
 from licodec.layers import pointwise
+from licodec.models.base import CompressionModel, Latents, RDOutput, Stage
 
 
-@dataclass
-class ForwardResult:
-    x_hat: torch.Tensor  # (B, 3, H, W)
-    y_likelihood: torch.Tensor  # (B, M, H/16, W/16)
-    z_likelihood: torch.Tensor  # (B, N, H/64, W/64)
-    y_hat: torch.Tensor
-    z_hat: torch.Tensor
-    mixture: MixtureParams
-
-    def bits(self) -> torch.Tensor:
-        """(B,) estimated bits per image: -sum log2 P over y and z."""
-        return -(self.y_likelihood.log2().flatten(1).sum(1) + self.z_likelihood.log2().flatten(1).sum(1))
-
-
-class ContextHyperprior(nn.Module):
-    downsampling = 64  # images are padded to a multiple of this
-    sections = ("z", "y")  # the entropy-coded streams of a .lic file, in order
+class ContextHyperprior(CompressionModel):
+    sections = ("z", "y")
+    refinable = True
 
     def __init__(
         self,
@@ -52,20 +43,12 @@ class ContextHyperprior(nn.Module):
         hyper_channels: int,
         rates: int = 1,
     ):
-        super().__init__()
+        super().__init__(latent_channels, rates)
         self.g_a, self.g_s, self.h_a, self.h_s = g_a, g_s, h_a, h_s
         self.context = context
         self.entropy_parameters = entropy_parameters
         self.mixture = mixture
         self.density_z = FactorizedDensity(hyper_channels)
-        self.rates = rates
-        # Initial gains spread the rate points two octaves apart in quantization step.
-        steps = torch.linspace(-2.0, 0.0, rates) if rates > 1 else torch.zeros(1)
-        self.gain = nn.Parameter((2.0**steps)[:, None].repeat(1, latent_channels))
-        self.inv_gain = nn.Parameter((2.0**-steps)[:, None].repeat(1, latent_channels))
-
-    def _gain(self, table: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        return table[quality][:, :, None, None]  # (B, M, 1, 1)
 
     # The transforms run channels_last: oneDNN's convolutions are 10-20 % faster in that layout on CPU.
 
@@ -75,7 +58,7 @@ class ContextHyperprior(nn.Module):
         return y.contiguous() * self._gain(self.gain, quality)
 
     def synthesis(self, y_hat: torch.Tensor, quality: torch.Tensor, g_s: nn.Module | None = None) -> torch.Tensor:
-        """x_hat from y_hat; ``g_s`` replaces self.g_s (the fast decoder passes its int8 copy, int8.py)."""
+        """x_hat from y_hat; ``g_s`` replaces self.g_s (the fast decoder passes its int8 copy, fast/int8.py)."""
         y = (y_hat * self._gain(self.inv_gain, quality)).contiguous(memory_format=torch.channels_last)
         return (self.g_s if g_s is None else g_s)(y).contiguous()
 
@@ -89,32 +72,20 @@ class ContextHyperprior(nn.Module):
         quality: torch.Tensor | None = None,
         mixed_precision: bool = False,
         noisy_rate: bool = True,
-    ) -> ForwardResult:
+    ) -> RDOutput:
         """Training (rates under additive noise, or rounded with ``noisy_rate=False``; straight-through
         rounding for what the decoder sees) or, in eval mode, the exact hard-rounded computation that
         compress/decompress reproduce."""
-        if quality is None:
-            quality = torch.full((x.shape[0],), self.rates - 1, dtype=torch.long, device=x.device)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision):
+        quality = self.default_quality(x, quality)
+        with self.autocast(x, mixed_precision):
             y = self.analysis(x, quality)
         z = self.h_a(y)
-        if self.training:
-            z_hat, y_hat = ste_round(z), ste_round(y)
-            z_rate, y_rate = (noise_quantize(z), noise_quantize(y)) if noisy_rate else (z_hat, y_hat)
-        else:
-            z_hat, y_hat = torch.round(z), torch.round(y)
-            z_rate, y_rate = z_hat, y_hat
+        (z_hat, z_rate), (y_hat, y_rate) = self.quantize(z, noisy_rate), self.quantize(y, noisy_rate)
         mp = self.mixture_params(self.h_s(z_hat), self.context(y_hat))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision):
+        with self.autocast(x, mixed_precision):
             x_hat = self.synthesis(y_hat, quality).float()
-        return ForwardResult(
-            x_hat=x_hat,
-            y_likelihood=self.mixture.likelihood(y_rate, mp),
-            z_likelihood=self.density_z.likelihood(z_rate),
-            y_hat=y_hat,
-            z_hat=z_hat,
-            mixture=mp,
-        )
+        likelihoods = {"y": self.mixture.likelihood(y_rate, mp), "z": self.density_z.likelihood(z_rate)}
+        return RDOutput(x_hat, likelihoods, {"y": y_hat, "z": z_hat}, mixture=mp)
 
     def latent_bits(self, y: torch.Tensor, rounding=torch.round) -> tuple[torch.Tensor, torch.Tensor]:
         """(bits, y_hat) of latent y as a file codes it: z = h_a(y), both rounded by ``rounding`` (round, or
@@ -124,15 +95,37 @@ class ContextHyperprior(nn.Module):
         bits = self.mixture.likelihood(y_hat, mp).log2().sum() + self.density_z.likelihood(z_hat).log2().sum()
         return -bits, y_hat
 
-    # Coding (licodec/latents.py); every model family offers these two methods to the codec.
+    # Coding (coding/latent_codec.py walks the stages).
 
-    def compress_latents(self, y: torch.Tensor) -> tuple[list[bytes], torch.Tensor]:
-        from licodec.latents import compress_latents
+    def coded_latents(self, y: torch.Tensor) -> Latents:
+        return {"z": self.h_a(y), "y": y}
 
-        return compress_latents(self, y)
+    def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
+        h, w = height // 16, width // 16
+        return {"z": (self.density_z.channels, h // 4, w // 4), "y": (self.gain.shape[1], h, w)}
 
-    def decompress_latents(self, sections: list[bytes], height: int, width: int) -> torch.Tensor:
-        """Sections and the padded image size -> y_hat."""
-        from licodec.latents import decompress_latents
+    def synthesis_input(self, latents: Latents) -> torch.Tensor:
+        return latents["y"]
 
-        return decompress_latents(self, sections, (self.gain.shape[1], height // 16, width // 16))
+    def coding_stages(self, latents: Latents) -> Iterator[Stage]:
+        """z whole, then y step by step along the context's schedule. The parameter networks run in float64
+        on decoded values (cast per call, so the model itself stays float32)."""
+        z_shape = tuple(latents["z"].shape[1:])
+        with table_threads(latents["z"].numel()):
+            yield Stage(0, "z", factorized_tables(self.density_z, z_shape))
+        hyper = _float64_call(self.h_s, latents["z"])
+        _, c_h, h, w = hyper.shape
+        m, y_buffer = self.gain.shape[1], latents["y"]
+        hyper_flat = hyper.reshape(c_h, h * w)
+        for positions in self.context.schedule(h, w):
+            ctx = self.context.gather(y_buffer, positions)  # (P, C_ctx)
+            features = torch.cat([hyper_flat[:, positions].t(), ctx], dim=1)  # (P, C_h + C_ctx)
+            params = pointwise(self.entropy_parameters, features).t()[None]  # (1, Pe*M, P)
+            with table_threads(m * len(positions)):
+                groups = mixture_tables(self.mixture, self.mixture.split(params))
+            yield Stage(1, "y", groups, positions)
+
+
+def _float64_call(module: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    params = {k: v.to(torch.float64) for k, v in module.state_dict().items()}
+    return functional_call(module, params, tuple(t.to(torch.float64) for t in inputs))
