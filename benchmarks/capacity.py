@@ -56,8 +56,9 @@ def probe(model: torch.nn.Module, images: list[np.ndarray], unquantized_all: boo
                 unquantized.append(psnr(model.synthesis(model.analysis(x, quality), quality), x, h, w))
             nonzero.append(torch.cat([(y[0] != 0).flatten(1).float().mean(dim=1) for y in out.y_hats()]))
         share = torch.stack(nonzero).mean(dim=0)
+        top = float(np.mean(unquantized)) if unquantized else float("nan")
         rows.append({"quality": q + 1, "bpp": float(np.mean(bpp)), "psnr": float(np.mean(rounded)),
-                     "psnr_unquantized": float(np.mean(unquantized)) if unquantized else float("nan"), "channels": int((share > 0.01).sum()),
+                     "psnr_unquantized": top, "channels": int((share > 0.01).sum()),
                      "latent_channels": len(share)})  # fmt: skip
     return rows
 
