@@ -38,8 +38,9 @@ import sys
 
 import torch
 
+from licodec.image import list_images
 from licodec.train.checkpoint import load_checkpoint, save_checkpoint
-from licodec.train.data import list_images, load_rgb
+from licodec.train.data import load_rgb
 from licodec.zoo import model_from_state
 
 DEAD = 0.01  # a channel is dead if at every rate point fewer than 1 % of its latents are non-zero

@@ -11,8 +11,7 @@ from pathlib import Path
 
 from licodec.eval.baselines import CODECS, Codec, Setting, get_codec, measure
 from licodec.eval.results import Measurement, RDCurve, curve_from_measurements, save_curve
-from licodec.image import read_image
-from licodec.train.data import list_images
+from licodec.image import list_images, read_image
 
 
 def _cache_file(cache: Path, codec_name: str, description: str, setting: Setting, image_hash: str) -> Path:

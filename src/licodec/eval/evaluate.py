@@ -16,8 +16,8 @@ from tqdm import tqdm
 from licodec.codec import Encoded, decompress, encode, read_image
 from licodec.eval.metrics import bpp, msssim, msssim_db, psnr
 from licodec.eval.results import RDCurve
+from licodec.image import list_images
 from licodec.refine import objective_of
-from licodec.train.data import list_images
 
 
 @dataclass

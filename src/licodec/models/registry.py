@@ -1,4 +1,7 @@
-"""One registry of model architectures: name -> builder, with the builder's config stored on the model."""
+"""One registry of model architectures: name -> builder, with the builder's config stored on the model.
+
+The model families register themselves when imported; licodec/models/__init__.py imports them all, and any
+import of this module goes through that package first."""
 
 import hashlib
 from collections.abc import Callable
@@ -24,18 +27,15 @@ def register(name: str, **defaults) -> Callable:
 
 
 def list_models() -> list[str]:
-    _load_families()
     return sorted(_BUILDERS)
 
 
 def default_config(name: str) -> dict:
-    _load_families()
     return dict(_DEFAULTS[name])
 
 
 def create_model(name: str, **config) -> nn.Module:
     """Build architecture ``name``; ``config`` overrides its defaults (e.g. N=64, K=1, rates=6)."""
-    _load_families()
     if name not in _BUILDERS:
         raise ValueError(f"unknown model {name!r}; registered: {', '.join(sorted(_BUILDERS))}")
     unknown = set(config) - set(_DEFAULTS[name])
@@ -68,8 +68,3 @@ def state_fingerprint(state_dict: dict) -> bytes:
         digest.update(key.encode())
         digest.update(value.detach().to(torch.float32).contiguous().numpy().tobytes())
     return digest.digest()[:8]
-
-
-def _load_families() -> None:
-    # Importing the model files registers them; deferred so the registry has no import cycle.
-    from licodec.models import cheng2020, fu2022_asymmetric, fu2022_octave, fu2023_gllmm  # noqa: F401

@@ -9,18 +9,6 @@ from PIL import Image
 
 from licodec.image import read_image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
-
-
-def list_images(folder: str | Path) -> list[Path]:
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in {folder}")
-    return files
-
 
 def load_rgb(path: Path, downscale_jpeg: bool = False, min_side: int = 0) -> np.ndarray:
     """(H, W, 3) uint8 as licodec.image reads it; JPEGs optionally halved (box filter) to remove their block

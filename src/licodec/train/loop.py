@@ -6,7 +6,6 @@ Each process draws its own batches; DDP averages gradients, so P processes with 
 process with batch P*B.
 """
 
-import csv
 import math
 import random
 import sys
@@ -20,13 +19,16 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from licodec.fast.precision import bf16_native
+from licodec.image import list_images
 from licodec.losses import LAMBDAS, rate_distortion
 from licodec.models import create_model, weights_fingerprint
 from licodec.train.checkpoint import load_checkpoint, save_checkpoint
 from licodec.train.config import TrainConfig
-from licodec.train.data import CropBatches, list_images
+from licodec.train.data import CropBatches
 from licodec.train.distributed import StopRequest, agree, ignore_stop_signals, rank_and_world, torch_threads
 from licodec.train.init import initialize
+from licodec.train.log import CsvLog
+from licodec.train.validate import validate
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -58,28 +60,6 @@ def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
-
-
-class CsvLog:
-    fields = ("step", "seconds", "lr", "loss", "bpp", "psnr", "mse", "skipped", "cpu_seconds", "channels")
-
-    def __init__(self, path: Path, resume_step: int = 0):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():  # drop what a killed run logged after its last checkpoint: it will be redone
-            lines = path.read_text().splitlines(keepends=True)
-            kept = lines[:1] + [ln for ln in lines[1:] if int(ln.split(",", 1)[0]) <= resume_step]
-            if len(kept) != len(lines):
-                path.write_text("".join(kept))
-        new = not path.exists()
-        self.file = open(path, "a", newline="")
-        self.writer = csv.writer(self.file)
-        if new:
-            self.writer.writerow(self.fields)
-
-    def write(self, **row) -> None:
-        self.writer.writerow([row[k] for k in self.fields])
-        self.file.flush()
 
 
 def build(cfg: TrainConfig) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -279,27 +259,3 @@ def _top_rate_channels(y_hats: list[torch.Tensor], quality: torch.Tensor, rates:
     """Latent channels in use in this batch's crops of the top rate point ('' when the batch has none)."""
     top = quality == rates - 1
     return latent_channels_in_use([y.detach()[top] for y in y_hats]) if bool(top.any()) else ""
-
-
-def validate(model: torch.nn.Module, files: list[Path], step: int, path: Path) -> list[dict]:
-    """Compress and decompress each validation image at every rate point with real files; append the means
-    (bpp from the bytes written, PSNR and MS-SSIM of the decoded image) to ``path``."""
-    from licodec.eval.evaluate import evaluate_image
-
-    model.eval()
-    rows = []
-    try:
-        for q in range(model.rates):
-            results = [evaluate_image(model, f, q) for f in files]
-            rows.append({"step": step, "quality": q + 1, **{
-                k: round(float(np.mean([getattr(r, k) for r in results])), 5)
-                for k in ("bpp", "bpp_estimated", "psnr_rgb", "ms_ssim")}})  # fmt: skip
-    finally:
-        model.train()
-    new = not path.exists()
-    with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
-    return rows
