@@ -106,14 +106,17 @@ def test_resume_continues_exactly(folder, tmp_path):
     assert [int(r.split(",")[0]) for r in log] == [1, 2, 3, 4, 5, 6]
 
 
-def test_resume_from_a_carried_checkpoint_restarts_adam_with_a_warmup(folder, tmp_path):
+def test_resume_from_carried_weights_and_json_restarts_adam_with_a_warmup(folder, tmp_path):
     from licodec.train.checkpoint import save_carry
 
     full = train(config(folder, tmp_path / "a", steps=3))
-    carried = tmp_path / "b" / "last.pt"
-    save_carry(full, carried)
-    assert "optimizer" not in load_checkpoint(carried)
-    assert carried.stat().st_size < 0.5 * full.stat().st_size  # Adam's two moments are gone
+    save_carry(full, tmp_path / "b")
+    assert not (tmp_path / "b" / "last.pt").exists()
+    carried = load_checkpoint(tmp_path / "b" / "last.pt")  # read from weights.safetensors + state.json
+    assert "optimizer" not in carried
+    assert (tmp_path / "b" / "state.json").stat().st_size < 100_000
+    for key, value in load_checkpoint(full)["model"].items():  # the weights as shipped: fp16
+        assert torch.equal(value.half().float(), carried["model"][key]), key
     state = load_checkpoint(train(config(folder, tmp_path / "b", steps=5, warmup_steps=4), resume=True))
     assert state["step"] == 5 and state["train_config"]["warmup_start"] == 3
     assert state["commands"][-1]["fresh_optimizer"] is True

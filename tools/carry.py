@@ -1,26 +1,30 @@
-"""Write the checkpoint a long run carries to the next session: its weights and bookkeeping, no Adam state.
+"""Write the state a long run carries to the next machine: its exported weights and a small JSON.
 
-    python tools/carry.py runs/NAME/last.pt -o training/NAME/last.pt
+    python tools/carry.py runs/NAME/last.pt -o training/NAME
 
-About a third of the full checkpoint's size (licodec.train.checkpoint.save_carry says why that matters).
-``licodec train --resume`` on the carried file starts a fresh Adam and warms it up over ``--warmup-steps``
-from the resumed step; the step count, elapsed time, RNG states and command history go on.
+writes training/NAME/weights.safetensors (fp16, the file ``licodec export`` ships) and training/NAME/state.json
+(step, elapsed and CPU time, RNG states, train config, command history). ``licodec train --out training/NAME
+--resume`` (or a copy of the folder under runs/) resumes from them with a fresh Adam that warms up over
+``--warmup-steps``; a session adds the weights once (about 23 MB for an N=112 model) and a JSON of ~50 kB.
 """
 
 import argparse
 from pathlib import Path
 
-from licodec.train.checkpoint import save_carry
+from licodec.train.checkpoint import CARRY_STATE, CARRY_WEIGHTS, save_carry
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
-    ap.add_argument("-o", "--out", type=Path, required=True)
+    ap.add_argument("-o", "--out", type=Path, required=True, help="the run's folder under training/")
     args = ap.parse_args()
     state = save_carry(args.checkpoint, args.out)
-    mb = args.out.stat().st_size / 1e6
-    print(f"{args.out}: step {state['step']}, {state['elapsed'] / 3600:.2f} h, {mb:.1f} MB (no optimizer state)")
+    sizes = {name: (args.out / name).stat().st_size / 1e6 for name in (CARRY_WEIGHTS, CARRY_STATE)}
+    print(
+        f"{args.out}: step {state['step']}, {state['elapsed'] / 3600:.2f} h, "
+        + ", ".join(f"{name} {mb:.2f} MB" for name, mb in sizes.items())
+    )
 
 
 if __name__ == "__main__":

@@ -5,13 +5,15 @@ elapsed time; shipped weights are safetensors with the config in their metadata.
 atomically: a crash leaves the previous file intact.
 """
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from licodec.files import atomic_write
-from licodec.zoo import export_weights, info, model_from_checkpoint, read_checkpoint
+from licodec.zoo import export_weights, info, load_weights, model_from_checkpoint, read_checkpoint
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -19,21 +21,56 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def load_checkpoint(path: Path) -> dict:
+    """A full checkpoint (``last.pt``), or a carried run's folder state (``state.json`` beside its weights)."""
+    path = Path(path)
+    if not path.exists() and (path.parent / CARRY_STATE).exists():
+        return load_carry(path.parent)
     return read_checkpoint(path)
 
 
-def save_carry(checkpoint: Path, out: Path) -> dict:
-    """Write ``checkpoint`` without its optimizer state: the copy a long run carries from session to session.
+CARRY_WEIGHTS, CARRY_STATE = "weights.safetensors", "state.json"
 
-    Adam's two moment estimates are two thirds of a checkpoint (90 of 136 MB for the N=112 run), and a session
-    may submit at most 256 MiB of diffs, in which replacing a committed binary counts its old and new versions
-    both. Without them the file is the fp32 weights plus the run's bookkeeping (step, elapsed time, RNG states,
-    config, command history), and ``train --resume`` on it starts a fresh Adam that warms up again over
-    ``--warmup-steps`` from the resumed step. Within a session, runs resume from their full checkpoints.
+
+def save_carry(checkpoint: Path, folder: Path) -> dict:
+    """Write what a long run carries between machines: ``folder/weights.safetensors`` (the fp16 weights, the
+    same file ``licodec export`` ships) and ``folder/state.json`` (step, elapsed and CPU time, RNG states,
+    train config, command history, provenance of --init): no Adam state and no second copy of the weights.
+
+    ``train --resume`` in that folder (or with --out pointing at it) resumes from them with a fresh Adam that
+    warms up over ``--warmup-steps``; within one machine, runs resume exactly from their full ``last.pt``.
     """
-    state = {k: v for k, v in load_checkpoint(checkpoint).items() if k != "optimizer"}
-    save_checkpoint(out, state)
+    state = load_checkpoint(checkpoint)
+    folder = Path(folder)
+    export_weights(model_from_checkpoint(state), folder / CARRY_WEIGHTS, metadata={"steps": state["step"]})
+    carried = {k: v for k, v in state.items() if k not in ("model", "optimizer", "rng")}
+    carried["rng"] = [_rng_to_json(r) for r in state["rng"]]
+    text = json.dumps(carried, indent=1, default=list)
+    atomic_write(folder / CARRY_STATE, lambda tmp: Path(tmp).write_text(text))
+    return carried
+
+
+def load_carry(folder: Path) -> dict:
+    """The checkpoint that ``save_carry`` wrote into ``folder``, without an optimizer state."""
+    folder = Path(folder)
+    state = json.loads((folder / CARRY_STATE).read_text())
+    model = load_weights(folder / CARRY_WEIGHTS)
+    state["model"] = {k: v.float() for k, v in model.state_dict().items()}
+    state["rng"] = [_rng_from_json(r) for r in state["rng"]]
     return state
+
+
+def _rng_to_json(rng: dict) -> dict:
+    kind, keys, pos, has_gauss, gauss = rng["numpy"]
+    return {"torch": base64.b64encode(rng["torch"].numpy().tobytes()).decode(),
+            "numpy": [kind, [int(k) for k in keys], int(pos), int(has_gauss), float(gauss)],
+            "python": [rng["python"][0], list(rng["python"][1]), rng["python"][2]]}  # fmt: skip
+
+
+def _rng_from_json(rng: dict) -> dict:
+    kind, keys, pos, has_gauss, gauss = rng["numpy"]
+    return {"torch": torch.frombuffer(bytearray(base64.b64decode(rng["torch"])), dtype=torch.uint8).clone(),
+            "numpy": (kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss),
+            "python": (rng["python"][0], tuple(rng["python"][1]), rng["python"][2])}  # fmt: skip
 
 
 def training_summary(log_csv: Path, last: int = 1000) -> dict:

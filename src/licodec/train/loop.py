@@ -22,7 +22,7 @@ from licodec.fast.precision import bf16_native
 from licodec.image import list_images
 from licodec.losses import LAMBDAS, rate_distortion
 from licodec.models import create_model, weights_fingerprint
-from licodec.train.checkpoint import load_checkpoint, save_checkpoint
+from licodec.train.checkpoint import CARRY_STATE, load_checkpoint, save_checkpoint
 from licodec.train.config import TrainConfig
 from licodec.train.data import CropBatches
 from licodec.train.distributed import StopRequest, agree, ignore_stop_signals, rank_and_world, torch_threads
@@ -134,8 +134,8 @@ def start_run(cfg: TrainConfig, resume: bool) -> Run:
             print("this CPU has no native bfloat16 (AVX512-BF16 or AMX): training in float32", file=sys.stderr)
     torch.manual_seed(cfg.seed + rank)
     ckpt_path = Path(cfg.out) / "last.pt"
-    if resume and not ckpt_path.exists():
-        raise FileNotFoundError(f"--resume given but {ckpt_path} does not exist")
+    if resume and not (ckpt_path.exists() or (ckpt_path.parent / CARRY_STATE).exists()):
+        raise FileNotFoundError(f"--resume given but neither {ckpt_path} nor a carried {CARRY_STATE} exists")
     state = load_checkpoint(ckpt_path) if resume else None
     if state is not None:
         cfg = _resumed_config(cfg, state)
