@@ -4,6 +4,7 @@ decoded file, the model's own rate estimate, and coding times. Results in the fi
 
 import csv
 import json
+import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -14,24 +15,25 @@ import torch
 from tqdm import tqdm
 
 from licodec.codec import Encoded, decompress, encode, read_image
-from licodec.eval.metrics import bpp, msssim, msssim_db, psnr
-from licodec.eval.results import RDCurve
+from licodec.eval.metrics import bpp, msssim, psnr
+from licodec.eval.results import Measurement, RDCurve, curve_from_measurements
 from licodec.image import list_images
 from licodec.refine import objective_of
 
 
-@dataclass
-class ImageResult:
-    image: str
-    quality: int  # 1-based, as on the command line
-    num_bytes: int
-    bpp: float
-    bpp_estimated: float
-    psnr_rgb: float
-    ms_ssim: float
-    encoding_time: float
-    decoding_time: float
+@dataclass(frozen=True)
+class ImageResult(Measurement):
+    """A licodec file measured: the classical codecs' measurement plus which image, the quality, the
+    model's own rate estimate and the refinement steps taken."""
+
+    image: str = ""
+    quality: int = 0  # 1-based, as on the command line
+    bpp_estimated: float = 0.0
     refine_steps: int = 0  # encoder-side latent refinement steps taken for this file
+
+
+CSV_FIELDS = ("image", "quality", "num_bytes", "bpp", "bpp_estimated", "psnr_rgb", "ms_ssim", "encoding_time",
+              "decoding_time", "refine_steps")  # fmt: skip
 
 
 def evaluate_image(model: torch.nn.Module, path: Path, quality: int, refine_steps: int | None = None) -> ImageResult:
@@ -113,39 +115,17 @@ def evaluate(spec: str | None, folder: str | Path, qualities: list[int] | None =
 
 
 def to_curve(name: str, description: str, results: list[ImageResult]) -> tuple[RDCurve, dict]:
-    """Means per quality (the schema's ``results``) and per-image lists; also the mean estimated bpp."""
+    """The curve of every image at every quality (averaged as the baselines are, eval/results.py), with the
+    per-image and mean estimated bpp."""
     qualities = sorted({r.quality for r in results})
-    curve = RDCurve(name=name, description=description, settings=qualities)
-    estimated = []
-    for q in qualities:
-        rows = [r for r in results if r.quality == q]
-        mean = {k: float(np.mean([getattr(r, k) for r in rows])) for k in ImageResult.__dataclass_fields__
-                if k not in ("image", "quality")}  # fmt: skip
-        curve.bpp.append(mean["bpp"])
-        curve.psnr_rgb.append(mean["psnr_rgb"])
-        curve.ms_ssim.append(mean["ms_ssim"])
-        curve.ms_ssim_db.append(msssim_db(mean["ms_ssim"]))
-        curve.encoding_time.append(mean["encoding_time"])
-        curve.decoding_time.append(mean["decoding_time"])
-        estimated.append(mean["bpp_estimated"])
-        for r in rows:
-            entry = curve.per_image.setdefault(
-                r.image,
-                {
-                    k: []
-                    for k in ("bytes", "bpp", "bpp-estimated", "psnr-rgb", "ms-ssim", "encoding_time", "decoding_time")
-                },
-            )
-            for key, value in (
-                ("bytes", r.num_bytes),
-                ("bpp", r.bpp),
-                ("bpp-estimated", r.bpp_estimated),
-                ("psnr-rgb", r.psnr_rgb),
-                ("ms-ssim", r.ms_ssim),
-                ("encoding_time", r.encoding_time),
-                ("decoding_time", r.decoding_time),
-            ):
-                entry[key].append(value)  # fmt: skip
+    by_image: dict[str, list[ImageResult]] = {}
+    for r in sorted(results, key=lambda r: r.quality):
+        by_image.setdefault(r.image, []).append(r)
+    curve = curve_from_measurements(name, description, qualities, by_image)
+    for image, rows in by_image.items():
+        curve.per_image[image]["bpp-estimated"] = [r.bpp_estimated for r in rows]
+    estimated = [math.fsum(rows[i].bpp_estimated for rows in by_image.values()) / len(by_image)
+                 for i in range(len(qualities))]  # fmt: skip
     return curve, {"bpp-estimated": estimated}
 
 
@@ -158,8 +138,7 @@ def save(curve: RDCurve, extra_results: dict, results: list[ImageResult], out_di
     csv_path = out_dir / f"{curve.name}.csv"
     with open(csv_path, "w", newline="") as f:
         writer = csv.writer(f)
-        fields = list(ImageResult.__dataclass_fields__)
-        writer.writerow(fields)
+        writer.writerow(CSV_FIELDS)
         for r in results:
-            writer.writerow([getattr(r, k) for k in fields])
+            writer.writerow([getattr(r, k) for k in CSV_FIELDS])
     return json_path, csv_path
