@@ -5,8 +5,8 @@ one 768x512 image, N=128, random weights, on this machine.
     python benchmarks/codec_speed.py [--image kodim23.png] [--threads 2] [--repeat 2]
 
 Targets: cheng2020-attn-ckbd decodes >= 10x faster than CompressAI's cheng2020_attn and the serial K=3 model
-no slower than CompressAI's single-Gaussian serial model (issue 3); the octave codec (no context model)
-decodes >= 10x faster than licodec's serial cheng2020-attn K=3 (issue 6). Rows marked bfloat16 run the
+no slower than CompressAI's single-Gaussian serial model; the octave codec (no context model)
+decodes >= 10x faster than licodec's serial cheng2020-attn K=3. Rows marked bfloat16 run the
 synthesis under bfloat16 autocast (`licodec decode --precision bfloat16`), rows marked --fast run its wide 3x3
 convolutions in int8 and the rest in bfloat16 (`licodec decode --fast`, src/licodec/int8.py); the one-time
 cost of making the int8 copy of a loaded model is printed apart. The octave codec's gains are scaled up until
@@ -59,7 +59,7 @@ def bench_licodec(name: str, rgb: np.ndarray, repeat: int, k: int = 3, precision
 def bench_compressai(rgb: np.ndarray, repeat: int) -> tuple[float, float, int] | None:
     try:
         # CompressAI imports torchvision, whose compiled ops do not load beside the CPU torch 2.13 wheel;
-        # declaring the two op schemas it registers first lets the import succeed (FIELD-NOTES).
+        # declaring the two op schemas it registers first lets the import succeed.
         for schema in (
             "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
             "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",

@@ -9,7 +9,7 @@ block of g_s with its GMACs, milliseconds and GMAC/s under bfloat16 autocast (`d
 throughput of one large 3x3 convolution (128 -> 128 channels at 192x128, bf16, channels_last) as the
 peak, the time of the entropy decoding path (`decompress_latents`), and the floor: all synthesis MACs at
 the peak plus that path. Compare the floor with a tenth of CompressAI's decode time from
-`benchmarks/codec_speed.py` (issue 3).
+`benchmarks/codec_speed.py`.
 """
 
 import argparse

@@ -4,7 +4,7 @@ cheng2020-attn at the same N, side by side, on one 768x512 image (random weights
     python benchmarks/decoder_cost.py [--N 128] [--threads 2]
 
 MACs are counted with forward hooks on every convolution of g_s (the synthesis transform, which is what
-differs between the two; both share the hyper-decoder and entropy-parameter network). Target (issue 7):
+differs between the two; both share the hyper-decoder and entropy-parameter network). Target:
 the asymmetric decoder needs >= 3x fewer multiply-accumulates.
 """
 

@@ -6,7 +6,7 @@ on the same symbols as a side-by-side baseline.
 
 Parameters are synthetic but shaped like a trained model's: half the channels are "dead" (scale at the
 0.11 bound, mean ~0), the others have log-normal scales around 1 and means spread over a few units.
-Targets (issue 2): build tables + encode <= 0.3 s, build tables + decode <= 0.5 s.
+Targets: build tables + encode <= 0.3 s, build tables + decode <= 0.5 s.
 """
 
 import argparse

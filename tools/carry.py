@@ -5,7 +5,7 @@
 writes training/NAME/weights.safetensors (fp16, the file ``licodec export`` ships) and training/NAME/state.json
 (step, elapsed and CPU time, RNG states, train config, command history). ``licodec train --out training/NAME
 --resume`` (or a copy of the folder under runs/) resumes from them with a fresh Adam that warms up over
-``--warmup-steps``; a session adds the weights once (about 23 MB for an N=112 model) and a JSON of ~50 kB.
+``--warmup-steps``; each carry adds the weights once (about 23 MB for an N=112 model) and a JSON of ~50 kB.
 """
 
 import argparse

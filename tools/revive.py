@@ -30,7 +30,7 @@ training photos and t_q the old channels' median spread after the gain at rate p
 
 The reconstruction barely changes (by at most 0.01 dB at any rate point on the run above; not at all on a
 freshly widened model, whose weights from new channels into old features are still zero); the rate grows by
-what the revived channels cost until training rebalances (measured in training/README.md, session 5).
+what the revived channels cost until training rebalances (measured in docs/training-history.md).
 """
 
 import argparse

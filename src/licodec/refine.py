@@ -75,7 +75,7 @@ def objective_of(model: torch.nn.Module, quality: int, target: Target | None = N
 
 def default_lr(steps: int) -> float:
     """Adam's first step size, in units of the quantization step (it decays linearly to zero): measured
-    best, 0.02 for a few steps, 0.01 for ten or more (sweeps in the module docstring and session 6)."""
+    best, 0.02 for a few steps, 0.01 for ten or more (the sweeps in the module docstring)."""
     return 0.02 if steps < 10 else 0.01
 
 

@@ -55,22 +55,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub) -> None:
-    p = sub.add_parser("inspect", help="Cheng 2020 Fig. 3: the entropy model's view of one image",
-                       formatter_class=Formatter)  # fmt: skip
+def _figure_command(sub, name: str, help: str, handler) -> argparse.ArgumentParser:
+    """A subcommand drawing a PNG of one image with one model at one quality."""
+    p = sub.add_parser(name, help=help, formatter_class=Formatter)
     p.add_argument("image")
-    p.add_argument("-o", "--output", default="inspect.png", help="PNG to write")
-    p.add_argument("--model", help="weights name or file (default: the shipped default)")
-    p.add_argument("--quality", type=int, help="rate point, 1-based (default: highest)")
-    p.set_defaults(handler=cmd_inspect)
-
-    p = sub.add_parser("compare", help="crops of licodec vs classical codecs at matched file size",
-                       formatter_class=Formatter)  # fmt: skip
-    p.add_argument("image")
-    p.add_argument("-o", "--output", default="compare.png", help="PNG to write")
+    p.add_argument("-o", "--output", default=f"{name}.png", help="PNG to write")
     p.add_argument("--model", help="weights name or file (default: the shipped default)")
     p.add_argument("--quality", type=int, help="licodec rate point, 1-based (default: highest)")
+    p.set_defaults(handler=handler)
+    return p
+
+
+def add_commands(sub) -> None:
+    _figure_command(sub, "inspect", "Cheng 2020 Fig. 3: the entropy model's view of one image", cmd_inspect)
+    p = _figure_command(sub, "compare", "crops of licodec vs classical codecs at matched file size", cmd_compare)
     p.add_argument("--codecs", nargs="+", default=["jpeg", "webp", "avif", "heic"], help="classical codecs")
     p.add_argument("--crop", type=int, nargs=4, metavar=("LEFT", "TOP", "W", "H"), help="region (default: centre)")
     p.add_argument("--zoom", type=int, default=2, help="enlargement of the crops")
-    p.set_defaults(handler=cmd_compare)

@@ -92,7 +92,8 @@ class ResidualBlockWithStride(nn.Module):
     """Downsampling by 2: strided 3x3 conv, leaky ReLU, 3x3 conv, GDN; strided 1x1 shortcut.
 
     The shortcut subsamples first and then applies a stride-1 1x1 conv: the same maths as a strided 1x1
-    conv, but it avoids a PyTorch 2.13 CPU crash in that layer's channels_last backward (FIELD-NOTES).
+    conv, but it avoids a PyTorch 2.13 CPU crash in that layer's channels_last backward (a 1x1 stride-2 convolution with
+    at most 8 input channels corrupts memory on inputs of 128x128 or larger).
     """
 
     def __init__(self, in_ch: int, out_ch: int):

@@ -119,24 +119,22 @@ def cheng2020(N: int, K: int, rates: int, attention: bool, checkerboard: bool, b
                               mixture, rates, checkerboard, M or N)  # fmt: skip
 
 
-# M=None: as many latent channels as N; N_hyper=None: a hyperprior as wide as the transforms (the paper).
+# The four variants: (attention modules, checkerboard context). M=None: as many latent channels as N;
+# N_hyper=None: a hyperprior as wide as the transforms (the paper).
+VARIANTS = {
+    "cheng2020-anchor": (False, False),
+    "cheng2020-attn": (True, False),
+    "cheng2020-anchor-ckbd": (False, True),
+    "cheng2020-attn-ckbd": (True, True),
+}
 
 
-@register("cheng2020-anchor", N=128, K=3, rates=1, M=None, N_hyper=None)
-def cheng2020_anchor(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=False, checkerboard=False, M=M, N_hyper=N_hyper)
+def _builder(attention: bool, checkerboard: bool):
+    def build(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
+        return cheng2020(N, K, rates, attention=attention, checkerboard=checkerboard, M=M, N_hyper=N_hyper)
+
+    return build
 
 
-@register("cheng2020-attn", N=128, K=3, rates=1, M=None, N_hyper=None)
-def cheng2020_attn(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=True, checkerboard=False, M=M, N_hyper=N_hyper)
-
-
-@register("cheng2020-anchor-ckbd", N=128, K=3, rates=1, M=None, N_hyper=None)
-def cheng2020_anchor_ckbd(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=False, checkerboard=True, M=M, N_hyper=N_hyper)
-
-
-@register("cheng2020-attn-ckbd", N=128, K=3, rates=1, M=None, N_hyper=None)
-def cheng2020_attn_ckbd(N: int, K: int, rates: int, M: int | None, N_hyper: int | None) -> ContextHyperprior:
-    return cheng2020(N, K, rates, attention=True, checkerboard=True, M=M, N_hyper=N_hyper)
+for _name, (_attention, _checkerboard) in VARIANTS.items():
+    register(_name, N=128, K=3, rates=1, M=None, N_hyper=None)(_builder(_attention, _checkerboard))
