@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
 TINY = {"N": 16, "K": 3, "rates": 2}
 
 
-# One thread: two OpenMP threads collapse when anything else runs on a 2-core machine (measured on the project machines).
+# One thread: two OpenMP threads collapse when anything else runs on a 2-core machine (as measured here).
 torch.set_num_threads(1)
 
 
