@@ -136,5 +136,5 @@ def _builder(attention: bool, checkerboard: bool):
     return build
 
 
-for _name, (_attention, _checkerboard) in VARIANTS.items():
-    register(_name, N=128, K=3, rates=1, M=None, N_hyper=None)(_builder(_attention, _checkerboard))
+for _name, _parts in VARIANTS.items():
+    register(_name, N=128, K=3, rates=1, M=None, N_hyper=None)(_builder(*_parts))
