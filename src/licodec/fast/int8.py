@@ -21,7 +21,7 @@ stay in bfloat16):
 
 Sub-pixel convolutions (C -> 4C, then pixel shuffle) run as four C -> C convolutions, one per sub-pixel
 position, interleaved into the upsampled image: oneDNN's int8 kernel was measured 1.7x faster on four
-128-channel outputs than on one 512-channel output. Only the reconstruction changes (README "Speed" gives
+128-channel outputs than on one 512-channel output. Only the reconstruction changes (docs/results.md, "Speed", gives
 the cost on the shipped model); the latents, and so the file, are the same.
 """
 

@@ -1,7 +1,7 @@
 """The arithmetic of the decoder's synthesis transform: what `decode --fast` and `--precision` choose.
 
 The latents, and so the files, do not depend on it: the entropy decoding runs in float64 whatever is chosen,
-and only the reconstruction changes (README "Speed" gives the cost in dB). Kept free of heavy imports so
+and only the reconstruction changes (docs/results.md, "Speed", gives the cost in dB). Kept free of heavy imports so
 that the command line can list the choices without loading PyTorch.
 """
 
