@@ -1,6 +1,7 @@
 """Handlers of ``licodec encode / decode / info / models``."""
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -58,11 +59,25 @@ def _outputs(inputs: list[str], out: str | None, suffix: str, force: bool) -> li
     for o in outputs:  # refuse before doing any work
         if o == STDIO:
             continue
+        source = next((i for i in inputs if _same_file(i, o)), None)
+        if source is not None:  # --force or not: the output replaces its file before the next input is read
+            raise CliError(f"{o}: is the input {source}; refusing to overwrite an input (choose another -o)",
+                           EXIT_IO)  # fmt: skip
         if Path(o).exists() and not force:
             raise CliError(f"{o}: already exists (use --force to overwrite)", EXIT_IO)
         if not Path(o).parent.is_dir():  # a mistyped path should not grow a directory tree
             raise CliError(f"{o}: no such directory {str(Path(o).parent)!r}", EXIT_IO)
     return outputs
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: through links, or by path where one of them does not exist yet."""
+    if STDIO in (a, b):
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
 
 
 def _log(message: str) -> None:
@@ -74,8 +89,20 @@ def _load(spec: str | None):
 
     try:
         return zoo.load_model(spec)
+    except zoo.ModelFileError as e:
+        raise CliError(f"--model {e}", EXIT_IO) from e
     except LookupError as e:
         raise CliError(str(e), EXIT_USAGE) from e
+
+
+def _resolve(header):
+    """The shipped weights that wrote a file; LookupError when they are not installed."""
+    from licodec import zoo
+
+    try:
+        return zoo.resolve(header)
+    except zoo.ModelFileError as e:  # installed weights that do not load: the install, not the .lic, is bad
+        raise CliError(f"shipped weights {e}", EXIT_IO) from e
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -124,7 +151,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from licodec import codec, zoo
+    from licodec import codec
     from licodec.coding.container import ContainerError
 
     try:
@@ -136,7 +163,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         try:
             header = codec.read_header(data)
-            model = _load(args.model) if args.model else zoo.resolve(header)
+            model = _load(args.model) if args.model else _resolve(header)
             pixels = codec.decompress(data, model, fast=args.fast, precision=args.precision)
         except (ContainerError, codec.IncompatibleError, LookupError) as e:
             raise CliError(f"{src}: {e}", EXIT_CORRUPT) from e

@@ -3,7 +3,7 @@
 import argparse
 
 EXIT_USAGE = 2  # bad flags or arguments
-EXIT_IO = 3  # missing or unreadable input, unwritable output, refusing to overwrite
+EXIT_IO = 3  # missing or unreadable input or model file, unwritable output, refusing to overwrite (a file or an input)
 EXIT_CORRUPT = 4  # corrupt, truncated, foreign or incompatible .lic file
 EXIT_INTERRUPTED = 130
 

@@ -20,6 +20,11 @@ _NBITS_ALPHABET = 64
 _CHUNK = 16
 
 
+# What constriction raises on compressed data that its models cannot have produced: crafted or damaged bytes
+# surface as an AssertionError ("Tried to decode from compressed data that is invalid ...") among others.
+_INVALID_DATA_ERRORS = (AssertionError, ValueError, KeyError, OverflowError)
+
+
 class CodingError(ValueError):
     """The compressed data does not decode (corrupt stream or mismatched model)."""
 
@@ -65,7 +70,18 @@ class Decoder:
         self._coder = RangeDecoder(np.frombuffer(data, dtype=np.uint32).copy())
 
     def decode(self, n: int, groups: list[TableGroup]) -> np.ndarray:
-        """Decode ``n`` symbols laid out as in the matching ``Encoder.encode`` call -> (n,) int32."""
+        """Decode ``n`` symbols laid out as in the matching ``Encoder.encode`` call -> (n,) int32.
+
+        Raises CodingError, whatever is wrong with the data."""
+        try:
+            return self._decode(n, groups)
+        except CodingError:
+            raise
+        except _INVALID_DATA_ERRORS as e:
+            reason = " ".join(str(e).split()) or type(e).__name__  # one line for the CLI's error
+            raise CodingError(reason) from e
+
+    def _decode(self, n: int, groups: list[TableGroup]) -> np.ndarray:
         out = np.zeros(n, dtype=np.int64)
         for g in groups:
             coded = self._coder.decode(_CATEGORICAL, g.probs).astype(np.int64)

@@ -10,6 +10,7 @@ A table covers a window of ``width`` consecutive integers starting at ``offset``
 integer round-trips. Symbols are grouped by window width (classes about 1.5x apart) to keep tables narrow.
 """
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -25,6 +26,12 @@ MIN_ESCAPE = 1e-6
 MANTISSA_BITS = 12
 NEGLIGIBLE_WEIGHT = 1e-3  # components lighter than this do not widen the window
 PARALLEL_TABLES = 16_384  # symbols per step from which table building keeps the caller's threads
+# torch.set_num_threads also sets the count that a thread adopts on its first parallel work: a decode starting
+# in another thread while this one has set one thread would take that one as its own, restore it when it
+# leaves and hand it on to the threads after it. Waiting for the lock, a thread reads the caller's count.
+# Re-entrant because the models yield a stage from inside table_threads, and the thread that walks the stages
+# could come back in before that generator resumes.
+_THREADS_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -36,14 +43,17 @@ def table_threads(symbols: int):
     nothing and run on one thread, which also spares them the collapse of OpenMP threads when another
     process competes for the cores. The thread count moves float64 results by a few ulps at most, which the
     canonical parameters and 12-bit tables absorb (above), as they absorb the float64 networks' (h_s,
-    entropy parameters), which always keep the caller's threads."""
-    before = torch.get_num_threads()
-    if symbols < PARALLEL_TABLES:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    entropy parameters), which always keep the caller's threads.
+
+    Callers in other threads wait for the body to finish (the bodies are short): see _THREADS_LOCK."""
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        if symbols < PARALLEL_TABLES:
+            torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 @dataclass
