@@ -15,7 +15,7 @@ LAYERS = [
     {"models"},
     {"coding", "fast", "image", "files"},
     {"losses", "refine", "codec", "zoo"},
-    {"eval", "train"},
+    {"eval", "train", "pillow"},
     {"cli", "__main__"},
 ]
 
