@@ -2,7 +2,6 @@
 entropy-coded sections, an output that is its own input, and decodes in several threads at once."""
 
 import builtins
-import copy
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from licodec.cli import main
 from licodec.cli.common import EXIT_IO
 from licodec.coding.container import ContainerError, pack, unpack
 from licodec.models import create_model
+from licodec.models.prepared import freeze
 from licodec.train.checkpoint import load_checkpoint
 from licodec.train.loop import TrainConfig, train
 
@@ -257,11 +257,9 @@ def decode_together(start: threading.Barrier, data: bytes, model) -> tuple[np.nd
 def test_concurrent_decodes_match_and_leave_the_thread_count():
     """torch.set_num_threads also sets the count a thread adopts on its first parallel work: a decoding thread
     that starts while another has set one thread for its tables must not keep that one, nor hand it on."""
-    model = tiny_model("cheng2020-anchor-ckbd", rates=2)
+    model = freeze(tiny_model("cheng2020-anchor-ckbd", rates=2))  # as licodec.zoo loads weights
     data = codec.compress(smooth_image(64, 96), model, quality=1, refine_steps=0)
-    # A model each: the float64 parameter networks (functional_call) swap a module's parameters while they run,
-    # so one model object is not yet safe to share between threads.
-    copies = [copy.deepcopy(model) for _ in range(4)]
+    copies = [model] * 4  # one model object shared by every thread
     interval, before = sys.getswitchinterval(), torch.get_num_threads()
     sys.setswitchinterval(1e-4)  # switch threads often, so that their table steps interleave
     torch.set_num_threads(2)  # not the suite's one: a thread left on one is only visible from two

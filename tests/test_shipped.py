@@ -5,7 +5,7 @@ import json
 from safetensors import safe_open
 from safetensors.torch import load_file
 
-from licodec.models.registry import state_fingerprint
+from licodec.models.prepared import state_fingerprint
 from licodec.zoo import WEIGHTS_DIR, available_weights, default_weights_name
 
 BUDGET_BYTES = 40 * 1000 * 1000  # the limit for all shipped weights together

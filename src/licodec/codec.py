@@ -15,7 +15,7 @@ from licodec.coding.latent_codec import compress_latents, decompress_latents
 from licodec.fast.int8 import int8_synthesis
 from licodec.fast.precision import synthesis_precision
 from licodec.image import ImageError, SourceImage, encode_png, read_image, to_tensor, to_uint8
-from licodec.models import weights_fingerprint
+from licodec.models.prepared import weights_fingerprint
 
 # The transforms run on the whole image at once (no tiling yet): their activations need roughly 250 bytes
 # per pixel at N=64, so larger images are refused with a clear error instead of exhausting memory.

@@ -21,7 +21,7 @@ from licodec.coding.container import Header
 from licodec.files import atomic_write
 from licodec.losses import training_objective
 from licodec.models import create_model, weights_fingerprint
-from licodec.models.registry import state_fingerprint
+from licodec.models.prepared import freeze, state_fingerprint
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -205,7 +205,8 @@ def default_weights_name(folder: Path = WEIGHTS_DIR) -> str | None:
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str) -> torch.nn.Module:
-    return load_weights(Path(path))
+    """Shipped weights, loaded once per process and frozen: every caller shares one immutable model."""
+    return freeze(load_weights(Path(path)))
 
 
 def load_model(spec: str | None = None) -> torch.nn.Module:
@@ -220,7 +221,7 @@ def load_model(spec: str | None = None) -> torch.nn.Module:
     path = Path(spec)
     if path.suffix == ".pt" and path.exists():
         state = read_checkpoint(path)
-        return _build(path, state["config"], lambda: model_from_checkpoint(state))
+        return freeze(_build(path, state["config"], lambda: model_from_checkpoint(state)))
     if path.suffix == ".safetensors" and path.exists():
         return _load_cached(str(path.resolve()))
     for info in available_weights():

@@ -18,6 +18,7 @@ import torch
 
 from licodec.coding.coder import Decoder, Encoder
 from licodec.models.base import CompressionModel, Latents, Stage
+from licodec.models.prepared import prepare
 
 CodeStep = Callable[[Stage, int], np.ndarray]  # (stage, number of symbols) -> the stage's integer values
 
@@ -27,7 +28,7 @@ def walk(model: CompressionModel, shapes: dict[str, tuple[int, int, int]], code:
 
     ``code(stage, n)`` returns the stage's n integer values, channel-major over its positions."""
     latents = {name: torch.zeros(1, *shape, dtype=torch.float64) for name, shape in shapes.items()}
-    for stage in model.coding_stages(latents):
+    for stage in model.coding_stages(latents, prepare(model)):
         c, h, w = shapes[stage.latent]
         flat = latents[stage.latent].view(c, h * w)
         count = h * w if stage.positions is None else len(stage.positions)

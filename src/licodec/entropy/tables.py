@@ -154,24 +154,23 @@ def mixture_tables(mixture: DiscretizedMixture, mp: MixtureParams) -> list[Table
     return groups
 
 
-@torch.no_grad()
-def factorized_tables(density: FactorizedDensity, shape: tuple[int, int, int]) -> list[TableGroup]:
-    """Tables for a (C, H, W) hyper-latent flattened C-major: each channel's window comes from its tails."""
+ChannelTables = list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # (channels, window start, table) per width
+
+
+def factorized_tables(tables: ChannelTables, shape: tuple[int, int, int]) -> list[TableGroup]:
+    """Tables for a (C, H, W) hyper-latent flattened C-major, from its density's ``channel_tables``."""
     c, h, w = shape
     groups = []
-    for channels, lo, table in _channel_tables(density):
+    for channels, lo, table in tables:
         index = (channels[:, None] * (h * w) + np.arange(h * w)).reshape(-1)
         groups.append(TableGroup(index, np.repeat(lo, h * w), np.ascontiguousarray(np.repeat(table, h * w, axis=0))))
     return groups
 
 
-def _channel_tables(density: FactorizedDensity) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(channels, window start, table) per width class. They depend on the weights alone, so they are cached
-    on the density until a parameter changes (the bisection in ``tails`` is the costly part)."""
-    key = tuple((p.data_ptr(), p._version) for p in density.parameters())
-    cached = getattr(density, "_table_cache", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+@torch.no_grad()
+def channel_tables(density: FactorizedDensity) -> ChannelTables:
+    """(channels, window start, table) per width class: each channel's window comes from its tails. They
+    depend on the weights alone, so they are built once with the model's Prepared (models/prepared.py)."""
     lower, upper = density.tails()
     lo, hi = torch.floor(lower).to(torch.int64), torch.ceil(upper).to(torch.int64)
     width = _width_classes(lo, hi)
@@ -183,7 +182,6 @@ def _channel_tables(density: FactorizedDensity) -> list[tuple[np.ndarray, np.nda
         values = (lo[channels, None] + torch.arange(wc)).to(torch.float64)  # (c', W)
         mass = FactorizedDensitySlice(density, channels).likelihood(values[None, :, None, :])[0, :, 0, :]
         tables.append((channels.numpy(), lo[channels].numpy().astype(np.int32), _finish(mass)))
-    object.__setattr__(density, "_table_cache", (key, tables))
     return tables
 
 

@@ -27,12 +27,12 @@ the cost on the shipped model); the latents, and so the file, are the same.
 
 import copy
 import functools
-import weakref
 
 import torch
 from torch import nn
 
 from licodec.layers import SubpelConv
+from licodec.models.prepared import prepare
 
 MIN_CHANNELS = 128  # int8 is faster than bfloat16 only for 3x3 convolutions at least this wide (measured)
 UNEQUAL = 4.0  # equalize an input whose largest channel max |x| is more than this times the mean one
@@ -191,25 +191,6 @@ def int8_copy(module: nn.Module, min_channels: int | None = None) -> nn.Module:
     return module.eval()
 
 
-_copies: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, nn.Module]]" = weakref.WeakKeyDictionary()
-
-
-def _weights_key(module: nn.Module) -> tuple | None:
-    """What identifies the weights a copy was made from (None: cannot tell, e.g. inference tensors)."""
-    try:
-        return MIN_CHANNELS, tuple((p.data_ptr(), p.dtype, p._version) for p in module.parameters())
-    except RuntimeError:
-        return None
-
-
 def int8_synthesis(model: nn.Module) -> nn.Module:
-    """The int8 copy of ``model.g_s``, made once per synthesis transform and remade if its weights change
-    (in place, by assignment or by moving them)."""
-    g_s = model.g_s
-    key = _weights_key(g_s)
-    cached = _copies.get(g_s)
-    if key is None or cached is None or cached[0] != key:
-        cached = (key, int8_copy(g_s))
-        if key is not None:
-            _copies[g_s] = cached
-    return cached[1]
+    """The int8 copy of ``model.g_s``: made once for frozen weights (models/prepared.py), else for this call."""
+    return prepare(model).derive(("int8", MIN_CHANNELS), lambda: int8_copy(model.g_s))

@@ -10,7 +10,7 @@ none of them asks which family it holds.
     coded_latents(y)     -> {name: unrounded latent} for every latent the file holds (y and its hyper-latents)
     latent_bits(y)       -> (bits of the file's latents, y_hat): the rate the coder should reach
     latent_shapes(H, W)  -> {name: (C, h, w)} for a padded image size, in the same names
-    coding_stages(lat)   -> the stages of entropy coding in decode order (coding/latent_codec.py walks them)
+    coding_stages(lat, prepared) -> the stages of entropy coding in decode order (coding/latent_codec.py walks them)
     synthesis_input(lat) -> the y_hat that synthesis takes, from the decoded latents
 """
 
@@ -64,6 +64,7 @@ class CompressionModel(nn.Module):
     downsampling = 64  # images are padded to a multiple of this
     sections: tuple[str, ...] = ()  # the entropy-coded streams of a .lic file, in order
     refinable = False  # encoder-side latent refinement (refine.py) applies: the model offers latent_bits
+    coding_networks: tuple[str, ...] = ()  # submodules the coder runs in float64 (models/prepared.py)
     config: dict  # set by the registry: {"arch": name, **options}
 
     def __init__(self, latent_channels: int, rates: int):
@@ -113,7 +114,8 @@ class CompressionModel(nn.Module):
     def latent_shapes(self, height: int, width: int) -> dict[str, tuple[int, int, int]]:
         raise NotImplementedError
 
-    def coding_stages(self, latents: Latents) -> Iterator[Stage]:
+    def coding_stages(self, latents: Latents, prepared) -> Iterator[Stage]:
+        """``prepared``: what coding derives from the weights (models/prepared.py)."""
         raise NotImplementedError
 
     def synthesis_input(self, latents: Latents):

@@ -27,7 +27,6 @@ sub-pixel up-sampling; h_a1 and h_a2 each halve the resolution twice; CRPE is a 
 y_l_hat concatenated to y_h's hyper features; gains per rate point as in the other models.
 """
 
-import copy
 import math
 from collections.abc import Iterator
 
@@ -40,7 +39,8 @@ from licodec.entropy.tables import factorized_tables, mixture_tables, table_thre
 from licodec.layers import SubpelConv, conv1x1, conv3x3
 from licodec.layers.octave import GoConv, GoTConv, OctaveSequential, crop_to, octave_channels
 from licodec.models.base import CompressionModel, Latents, RDOutput, Stage
-from licodec.models.registry import register, weights_fingerprint
+from licodec.models.prepared import Prepared
+from licodec.models.registry import register
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -102,6 +102,7 @@ class OctaveEntropyModel(nn.Module):
 
 class OctaveHyperprior(CompressionModel):
     sections = ("z2", "z1", "y")
+    coding_networks = ("entropy",)
 
     def __init__(self, N: int, K: int, rates: int, alpha: float, fidelity: float):
         if not 0 < alpha < 1:
@@ -213,19 +214,19 @@ class OctaveHyperprior(CompressionModel):
     def synthesis_input(self, latents: Latents) -> Pair:
         return latents["y_h"], latents["y_l"]
 
-    def coding_stages(self, latents: Latents) -> Iterator[Stage]:
+    def coding_stages(self, latents: Latents, prepared: Prepared) -> Iterator[Stage]:
         """Four parallel levels: z2 (factorized), z1 (single Gaussians from h_s2(z2_hat)), y_l (mixture from
         h_s1(z1_hat)), y_h (mixture from h_s1(z1_hat) and y_l_hat). The parameter networks run as a float64
-        copy of ``self.entropy``."""
-        net = _float64_entropy(self)
+        copy of ``self.entropy`` (``prepared.networks``)."""
+        net = prepared.networks["entropy"]
         shapes = {k: tuple(v.shape[1:]) for k, v in latents.items()}
 
         def like(name: str) -> torch.Tensor:  # carries a spatial size for cropping
             return torch.empty(0, 0, *shapes[name][1:])
 
         with table_threads(math.prod(shapes["z2_h"])):
-            yield Stage(0, "z2_h", factorized_tables(self.density_z2_h, shapes["z2_h"]))
-            yield Stage(0, "z2_l", factorized_tables(self.density_z2_l, shapes["z2_l"]))
+            yield Stage(0, "z2_h", factorized_tables(prepared.factorized["density_z2_h"], shapes["z2_h"]))
+            yield Stage(0, "z2_l", factorized_tables(prepared.factorized["density_z2_l"], shapes["z2_l"]))
         mp_h, mp_l = net.z1_params((latents["z2_h"], latents["z2_l"]), (like("z1_h"), like("z1_l")))
         with table_threads(math.prod(shapes["z1_h"])):
             yield Stage(1, "z1_h", mixture_tables(net.z1_model, mp_h))
@@ -236,16 +237,6 @@ class OctaveHyperprior(CompressionModel):
         mp_y_h = net.y_h_params(hyper, latents["y_l"])
         with table_threads(math.prod(shapes["y_h"])):
             yield Stage(2, "y_h", mixture_tables(net.mixture, mp_y_h))
-
-
-def _float64_entropy(model: OctaveHyperprior) -> nn.Module:
-    """A float64 copy of the parameter networks, cached on the model until its weights change."""
-    key = weights_fingerprint(model)
-    cached = getattr(model, "_float64_entropy", None)
-    if cached is None or cached[0] != key:
-        cached = (key, copy.deepcopy(model.entropy).to(torch.float64))
-        object.__setattr__(model, "_float64_entropy", cached)  # not a submodule: stays out of state_dict
-    return cached[1]
 
 
 @register("fu2022-octave", N=128, K=3, rates=1, alpha=0.5, fidelity=0.1)

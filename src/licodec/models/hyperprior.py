@@ -17,18 +17,19 @@ from collections.abc import Iterator
 
 import torch
 from torch import nn
-from torch.func import functional_call
 
 from licodec.context import ContextModel
 from licodec.entropy import DiscretizedMixture, FactorizedDensity, MixtureParams
 from licodec.entropy.tables import factorized_tables, mixture_tables, table_threads
 from licodec.layers import pointwise
 from licodec.models.base import CompressionModel, Latents, RDOutput, Stage
+from licodec.models.prepared import Prepared
 
 
 class ContextHyperprior(CompressionModel):
     sections = ("z", "y")
     refinable = True
+    coding_networks = ("h_s", "entropy_parameters")
 
     def __init__(
         self,
@@ -107,25 +108,20 @@ class ContextHyperprior(CompressionModel):
     def synthesis_input(self, latents: Latents) -> torch.Tensor:
         return latents["y"]
 
-    def coding_stages(self, latents: Latents) -> Iterator[Stage]:
-        """z whole, then y step by step along the context's schedule. The parameter networks run in float64
-        on decoded values (cast per call, so the model itself stays float32)."""
+    def coding_stages(self, latents: Latents, prepared: Prepared) -> Iterator[Stage]:
+        """z whole, then y step by step along the context's schedule; h_s and the entropy parameters run as
+        float64 copies (``prepared.networks``) on decoded values."""
         z_shape = tuple(latents["z"].shape[1:])
         with table_threads(latents["z"].numel()):
-            yield Stage(0, "z", factorized_tables(self.density_z, z_shape))
-        hyper = _float64_call(self.h_s, latents["z"])
+            yield Stage(0, "z", factorized_tables(prepared.factorized["density_z"], z_shape))
+        hyper = prepared.networks["h_s"](latents["z"])
         _, c_h, h, w = hyper.shape
         m, y_buffer = self.gain.shape[1], latents["y"]
         hyper_flat = hyper.reshape(c_h, h * w)
         for positions in self.context.schedule(h, w):
             ctx = self.context.gather(y_buffer, positions)  # (P, C_ctx)
             features = torch.cat([hyper_flat[:, positions].t(), ctx], dim=1)  # (P, C_h + C_ctx)
-            params = pointwise(self.entropy_parameters, features).t()[None]  # (1, Pe*M, P)
+            params = pointwise(prepared.networks["entropy_parameters"], features).t()[None]  # (1, Pe*M, P)
             with table_threads(m * len(positions)):
                 groups = mixture_tables(self.mixture, self.mixture.split(params))
             yield Stage(1, "y", groups, positions)
-
-
-def _float64_call(module: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
-    params = {k: v.to(torch.float64) for k, v in module.state_dict().items()}
-    return functional_call(module, params, tuple(t.to(torch.float64) for t in inputs))

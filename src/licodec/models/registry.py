@@ -3,10 +3,8 @@
 The model families register themselves when imported; licodec/models/__init__.py imports them all, and any
 import of this module goes through that package first."""
 
-import hashlib
 from collections.abc import Callable
 
-import torch
 from torch import nn
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
@@ -45,26 +43,3 @@ def create_model(name: str, **config) -> nn.Module:
     model = _BUILDERS[name](**full)
     model.config = {"arch": name, **full}
     return model
-
-
-def weights_fingerprint(model: nn.Module) -> bytes:
-    """8 bytes of SHA-256 over the float32 weights: a file records which weights wrote it.
-
-    Cached on the model until any parameter or buffer is modified (tensor version counters).
-    """
-    state = model.state_dict()
-    versions = tuple((k, v.data_ptr(), v._version) for k, v in state.items())
-    cached = getattr(model, "_fingerprint_cache", None)
-    if cached is not None and cached[0] == versions:
-        return cached[1]
-    digest = state_fingerprint(state)
-    object.__setattr__(model, "_fingerprint_cache", (versions, digest))
-    return digest
-
-
-def state_fingerprint(state_dict: dict) -> bytes:
-    digest = hashlib.sha256()
-    for key, value in sorted(state_dict.items()):
-        digest.update(key.encode())
-        digest.update(value.detach().to(torch.float32).contiguous().numpy().tobytes())
-    return digest.digest()[:8]

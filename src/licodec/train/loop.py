@@ -21,7 +21,8 @@ from tqdm import tqdm
 from licodec.fast.precision import bf16_native
 from licodec.image import list_images
 from licodec.losses import LAMBDAS, rate_distortion
-from licodec.models import create_model, weights_fingerprint
+from licodec.models import create_model
+from licodec.models.prepared import state_fingerprint
 from licodec.train.checkpoint import CARRY_STATE, load_checkpoint, save_checkpoint
 from licodec.train.config import TrainConfig
 from licodec.train.data import CropBatches
@@ -240,11 +241,11 @@ def _maybe_checkpoint(run: Run, stop: StopRequest) -> bool:
 
 def write_checkpoint(run: Run) -> None:
     """Every rank's RNG state, gathered; rank 0 writes. Replicas whose weights differ are an error."""
-    rngs, prints = [_rng_state()], [weights_fingerprint(run.model)]
+    rngs, prints = [_rng_state()], [state_fingerprint(run.model.state_dict())]
     if run.world > 1:
         rngs, prints = [None] * run.world, [None] * run.world
         dist.all_gather_object(rngs, _rng_state())
-        dist.all_gather_object(prints, weights_fingerprint(run.model))
+        dist.all_gather_object(prints, state_fingerprint(run.model.state_dict()))
     if len(set(prints)) != 1:
         raise RuntimeError("data-parallel replicas diverged: their weights differ")
     if run.rank == 0:
