@@ -59,7 +59,7 @@ def objective_of(model: torch.nn.Module, quality: int, target: Target | None = N
     """(metric, lambda) the weights were trained with at ``quality``; RefineError when refinement cannot run."""
     if not model.refinable:
         raise RefineError(f"latent refinement needs a context + hyperprior model, not {model.config['arch']}")
-    objective = getattr(model, "objective", None)
+    objective = model.objective
     if objective is None:
         raise RefineError("these weights do not record the lambdas they were trained with; refinement needs them")
     metric, lambdas = objective.get("metric"), objective.get("lambdas")

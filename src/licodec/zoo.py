@@ -168,7 +168,7 @@ def export_weights(model: torch.nn.Module, path: Path, metadata: dict | None = N
     fingerprint = state_fingerprint(tensors).hex()  # of the weights as they will be loaded
     meta = {"config": json.dumps(model.config), "fingerprint": json.dumps(fingerprint),
             **{k: json.dumps(v) for k, v in (metadata or {}).items()}}  # fmt: skip
-    if getattr(model, "objective", None) is not None:
+    if model.objective is not None:
         meta["objective"] = json.dumps(model.objective)
     atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=meta))
 

@@ -66,6 +66,7 @@ class CompressionModel(nn.Module):
     refinable = False  # encoder-side latent refinement (refine.py) applies: the model offers latent_bits
     coding_networks: tuple[str, ...] = ()  # submodules the coder runs in float64 (models/prepared.py)
     config: dict  # set by the registry: {"arch": name, **options}
+    objective: dict | None = None  # {"metric", "lambdas"} the weights were trained for (set when loaded)
 
     def __init__(self, latent_channels: int, rates: int):
         super().__init__()
