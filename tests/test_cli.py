@@ -1,6 +1,7 @@
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -133,3 +134,17 @@ def test_stdin_to_stdout_through_the_installed_command(tmp_path, weights, photo)
     bad = subprocess.run([*cmd, "decode", "-", "-o", "-"], input=b"garbage", capture_output=True)
     assert bad.returncode == EXIT_CORRUPT
     assert b"Traceback" not in bad.stderr and bad.stderr.count(b"\n") == 1
+
+
+def test_info_names_the_installed_weights_a_file_needs(tmp_path, capsys):
+    from licodec.codec import compress
+    from licodec.zoo import load_model
+
+    shipped = tmp_path / "shipped.lic"
+    shipped.write_bytes(compress(smooth_image(32, 48), load_model(None), 0, 0))
+    foreign = tmp_path / "foreign.lic"
+    foreign.write_bytes(compress(smooth_image(32, 48), tiny_model("cheng2020-anchor"), 0, 0))
+    assert run("info", str(shipped), str(foreign)) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "weights" in ln]
+    default = (Path(__file__).parents[1] / "src/licodec/weights/DEFAULT").read_text().strip()
+    assert f"({default})" in lines[0] and "not installed" in lines[1]

@@ -174,9 +174,11 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from licodec import zoo
     from licodec.coding.container import ContainerError, unpack
     from licodec.eval.metrics import bpp
 
+    installed = {(w.arch, w.fingerprint): w.name for w in zoo.available_weights()}
     for src in args.inputs:
         data = _read_input(src)
         try:
@@ -185,7 +187,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             raise CliError(f"{src}: {e}", EXIT_CORRUPT) from e
         print(f"{src}:")
         print(f"  model        {header.model}")
-        print(f"  weights      {header.fingerprint.hex()}")
+        name = installed.get((header.model, header.fingerprint.hex()), "not installed: decode with --model")
+        print(f"  weights      {header.fingerprint.hex()} ({name})")
         print(f"  quality      {header.quality + 1}")
         print(f"  size         {header.width}x{header.height}, {'grey' if header.channels == 1 else 'RGB'}")
         print(f"  padding      {header.pad_bottom} below, {header.pad_right} right")
