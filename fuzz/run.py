@@ -22,7 +22,7 @@ import atheris
 import numpy as np
 from PIL import Image
 
-with atheris.instrument_imports():
+with atheris.instrument_imports(include=["licodec", "targets"]):
     import targets
 
 
