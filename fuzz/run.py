@@ -10,7 +10,6 @@ the run with the input saved by libFuzzer as crash-*/timeout-*/oom-*; add it to 
 """
 
 import argparse
-import atexit
 import collections
 import io
 import sys
@@ -52,13 +51,16 @@ def main() -> None:
 
     def report() -> None:
         total = sum(counts.values())
-        print(f"\n{args.target}: {total} inputs in {time.time() - start:.0f} s; outcomes: "
-              + ", ".join(f"{k} {v}" for k, v in counts.most_common()))  # fmt: skip
-
-    atexit.register(report)
+        print(f"{args.target}: {total} inputs in {time.time() - start:.0f} s; outcomes: "
+              + ", ".join(f"{k} {v}" for k, v in counts.most_common()), file=sys.stderr, flush=True)  # fmt: skip
 
     def one(data: bytes) -> None:
         counts[targets.check(args.target, data)] += 1
+        if time.time() - report.last > 10:  # libFuzzer leaves without Python's exit handlers: report as we go
+            report.last = time.time()
+            report()
+
+    report.last = start
 
     corpus = Path(tempfile.mkdtemp(prefix=f"fuzz-{args.target}-"))
     for i, seed in enumerate(seeds(args.target)):
