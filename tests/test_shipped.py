@@ -28,3 +28,13 @@ def test_each_shipped_weights_file_has_provenance_objective_and_true_fingerprint
         with safe_open(str(w.path), "pt") as f:
             objective = json.loads(f.metadata()["objective"])
         assert len(objective["lambdas"]) == w.rates and objective["metric"] in ("mse", "ms-ssim")
+
+
+def test_shipped_weights_are_the_released_ones_and_never_change_under_a_name():
+    """A weights file, once released, keeps its name and fingerprint for good (weights/RELEASED.json): better
+    weights ship under a new name, so every file names the weights that decode it."""
+    released = json.loads((WEIGHTS_DIR / "RELEASED.json").read_text())["released"]
+    installed = {(r["name"], r["fingerprint"]) for r in released if r["installed"]}
+    assert {(w.name, w.fingerprint) for w in available_weights()} == installed
+    current = {r["name"]: r["fingerprint"] for r in released if r["installed"]}
+    assert len(current) == len(installed), "two installed releases share a name"
