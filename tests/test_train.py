@@ -224,3 +224,19 @@ def test_learning_rate_warms_up_then_drops():
     assert [learning_rate(cfg, s) for s in range(8)] == pytest.approx([0.25, 0.5, 0.75, 1, 1, 1, 0.1, 0.1])
     later = TrainConfig(data="unused", lr=1.0, warmup_steps=2, warmup_start=5, lr_drop_step=8)
     assert [learning_rate(later, s) for s in range(5, 10)] == pytest.approx([0.5, 1, 1, 0.1, 0.1])
+
+
+def test_train_leaves_the_signal_handlers_and_thread_count_as_it_found_them(folder, tmp_path):
+    import signal
+
+    def mine(signum, frame):
+        pass
+
+    before_int, before_term = signal.signal(signal.SIGINT, mine), signal.getsignal(signal.SIGTERM)
+    threads = torch.get_num_threads()
+    try:
+        train(config(folder, tmp_path / "run", steps=1, threads=threads + 1))
+        assert signal.getsignal(signal.SIGINT) is mine and signal.getsignal(signal.SIGTERM) == before_term
+        assert torch.get_num_threads() == threads
+    finally:
+        signal.signal(signal.SIGINT, before_int)
