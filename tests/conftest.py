@@ -42,3 +42,23 @@ def smooth_image(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 
 ALL_MODELS = list_models()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> str:
+    """A tiny model's weights file, for the CLI's --model."""
+    from licodec.zoo import export_weights
+
+    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
+    export_weights(tiny_model("cheng2020-anchor-ckbd"), path, half=False)
+    return str(path)
+
+
+@pytest.fixture
+def photo(tmp_path) -> str:
+    """A small PNG photo on disk."""
+    from PIL import Image
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(smooth_image(40, 70)).save(path)
+    return str(path)

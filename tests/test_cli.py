@@ -13,20 +13,6 @@ from licodec.cli.common import EXIT_CORRUPT, EXIT_IO, EXIT_USAGE
 from licodec.zoo import export_weights
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
-    export_weights(tiny_model("cheng2020-anchor-ckbd"), path, half=False)
-    return str(path)
-
-
-@pytest.fixture
-def photo(tmp_path) -> str:
-    path = tmp_path / "photo.png"
-    Image.fromarray(smooth_image(40, 70)).save(path)
-    return str(path)
-
-
 def run(*argv: str) -> int:
     return main(list(argv))
 

@@ -36,20 +36,6 @@ class Payload:
         return self.call, self.args
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("w") / "tiny.safetensors"
-    zoo.export_weights(tiny_model("cheng2020-anchor-ckbd"), path, half=False)
-    return str(path)
-
-
-@pytest.fixture
-def photo(tmp_path) -> str:
-    path = tmp_path / "photo.png"
-    Image.fromarray(smooth_image(40, 70)).save(path)
-    return str(path)
-
-
 def one_line_error(err: str) -> bool:
     return err.count("\n") == 1 and err.startswith("licodec: error: ") and "Traceback" not in err
 
