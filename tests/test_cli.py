@@ -134,3 +134,33 @@ def test_info_names_the_installed_weights_a_file_needs(tmp_path, capsys):
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "weights" in ln]
     default = (Path(__file__).parents[1] / "src/licodec/weights/DEFAULT").read_text().strip()
     assert f"({default})" in lines[0] and "not installed" in lines[1]
+
+
+def test_a_bad_file_in_a_batch_is_reported_and_the_rest_are_coded(tmp_path, weights, photo, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert run("encode", str(bad), photo, "-o", str(out), "--model", weights) == EXIT_IO
+    err = capsys.readouterr().err
+    assert "bad.png" in err and "1 of 2 inputs failed" in err and "Traceback" not in err
+    assert (out / "photo.lic").exists() and not (out / "bad.lic").exists()
+
+
+def test_animated_input_is_refused_not_cut_to_its_first_frame(tmp_path, weights, capsys):
+    frames = [Image.fromarray(smooth_image(32, 32, seed=s)) for s in range(3)]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    assert run("encode", str(gif), "-o", str(tmp_path / "a.lic"), "--model", weights) == EXIT_IO
+    err = capsys.readouterr().err
+    assert "animated image of 3 frames" in err and len(err.strip().splitlines()) == 1
+
+
+def test_heic_input_is_read_through_pillow_heif(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from licodec.image import read_image
+
+    rgb = smooth_image(32, 48)
+    path = tmp_path / "photo.heic"
+    pillow_heif.from_pillow(Image.fromarray(rgb)).save(str(path), quality=95)
+    assert read_image(path).rgb.shape == (32, 48, 3)

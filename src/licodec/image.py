@@ -45,15 +45,37 @@ class SourceImage:
     dropped_alpha: bool
 
 
+def _open(source: str | Path | bytes) -> Image.Image:
+    """Pillow's open, and again with pillow-heif's opener (HEIC/HEIF) when that is installed and Pillow alone
+    cannot identify the file (registering it is process-wide, so it happens only when it is needed)."""
+
+    def attempt() -> Image.Image:
+        return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+
+    try:
+        return attempt()
+    except UnidentifiedImageError:
+        try:
+            import pillow_heif
+        except ImportError:
+            raise
+        pillow_heif.register_heif_opener()
+        return attempt()
+
+
 def read_image(source: str | Path | bytes | Image.Image) -> SourceImage:
-    """Open an image file (path or bytes) or take a PIL image, and apply the colour rules above."""
+    """Open an image file (path or bytes) or take a PIL image, and apply the colour rules above. Animated
+    images (several frames) are refused rather than silently cut to their first frame."""
     try:
         if isinstance(source, Image.Image):
             img = source
         else:
-            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            img = _open(source)
             if img.width * img.height > MAX_IMAGE_PIXELS:  # checked on the header, before any pixel is decoded
                 raise ImageError(f"{img.width}x{img.height} is over the {MAX_IMAGE_PIXELS} pixels licodec reads")
+            if getattr(img, "n_frames", 1) > 1:
+                raise ImageError(f"an animated image of {img.n_frames} frames; licodec codes still images "
+                                 "(extract the frame to code first)")  # fmt: skip
             img.load()
         img = ImageOps.exif_transpose(img)
     except UnidentifiedImageError as e:  # its message names a BytesIO object, not the problem

@@ -106,9 +106,8 @@ def _resolve(header):
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from licodec import codec
-    from licodec.eval.metrics import bpp, psnr
-
+    """Every input, one after the other; with several inputs a bad one is reported and the rest still coded
+    (the exit status is that of the first failure)."""
     model = _load(args.model)
     if args.quality is not None and not 1 <= args.quality <= model.rates:
         raise CliError(f"--quality {args.quality} out of range: this model has qualities 1..{model.rates}",
@@ -123,31 +122,50 @@ def cmd_encode(args: argparse.Namespace) -> int:
             objective_of(model, quality)
         except RefineError as e:
             raise CliError(f"--refine: {e}", EXIT_USAGE) from e
+    failures = []
     for src, dst in zip(args.inputs, _outputs(args.inputs, args.output, ".lic", args.force), strict=True):
         try:
-            image = codec.read_image(_read_input(src))
-        except codec.ImageError as e:
-            raise CliError(f"{src}: {e}", EXIT_IO) from e
-        if image.dropped_alpha:
-            _log(f"{src}: warning: alpha channel dropped (licodec codes colour only)")
-        start = time.perf_counter()
-        try:
-            coded = codec.encode(image, model, quality, refine_steps=args.refine)
-        except codec.ImageError as e:
-            raise CliError(f"{src}: {e}", EXIT_IO) from e
-        except RefineError as e:  # an explicit --refine, e.g. an MS-SSIM model and an image too small for it
-            raise CliError(f"{src}: --refine: {e}", EXIT_USAGE) from e
-        seconds, data = time.perf_counter() - start, coded.data
-        _write_output(dst, data, args.force)
-        h, w = image.rgb.shape[:2]
-        line = f"{src} -> {dst}: {w}x{h}, {len(data)} bytes, {bpp(len(data), h, w):.4f} bpp, {seconds:.2f} s"
-        line += f" ({coded.refine_steps} refinement steps)" if coded.refine_steps else ""
-        if args.psnr:
-            decoded = codec.decompress(data, model)
-            reference = image.rgb[..., 0] if image.channels == 1 else image.rgb
-            line += f", PSNR {psnr(reference, decoded):.2f} dB (decoded back from the file)"
-        _log(line)
+            _encode_one(args, model, quality, src, dst)
+        except CliError as e:
+            if len(args.inputs) == 1:
+                raise
+            _log(f"licodec: error: {e}")  # a bad file in a batch: report it, code the rest
+            failures.append(e)
+    if failures:
+        _log(f"licodec: {len(failures)} of {len(args.inputs)} inputs failed")
+        return failures[0].code
     return 0
+
+
+def _encode_one(args: argparse.Namespace, model, quality: int, src: str, dst: str) -> None:
+    from licodec import codec
+    from licodec.eval.metrics import bpp, psnr
+    from licodec.refine import RefineError
+
+    """Encode one input to one output; a CliError says why it could not be coded."""
+    try:
+        image = codec.read_image(_read_input(src))
+    except codec.ImageError as e:
+        raise CliError(f"{src}: {e}", EXIT_IO) from e
+    if image.dropped_alpha:
+        _log(f"{src}: warning: alpha channel dropped (licodec codes colour only)")
+    start = time.perf_counter()
+    try:
+        coded = codec.encode(image, model, quality, refine_steps=args.refine)
+    except codec.ImageError as e:
+        raise CliError(f"{src}: {e}", EXIT_IO) from e
+    except RefineError as e:  # an explicit --refine, e.g. an MS-SSIM model and an image too small for it
+        raise CliError(f"{src}: --refine: {e}", EXIT_USAGE) from e
+    seconds, data = time.perf_counter() - start, coded.data
+    _write_output(dst, data, args.force)
+    h, w = image.rgb.shape[:2]
+    line = f"{src} -> {dst}: {w}x{h}, {len(data)} bytes, {bpp(len(data), h, w):.4f} bpp, {seconds:.2f} s"
+    line += f" ({coded.refine_steps} refinement steps)" if coded.refine_steps else ""
+    if args.psnr:
+        decoded = codec.decompress(data, model)
+        reference = image.rgb[..., 0] if image.channels == 1 else image.rgb
+        line += f", PSNR {psnr(reference, decoded):.2f} dB (decoded back from the file)"
+    _log(line)
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
