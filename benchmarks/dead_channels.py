@@ -32,7 +32,7 @@ def main() -> int:
     ap.add_argument("--images", nargs="+", default=["kodim05", "kodim15", "kodim23"])
     args = ap.parse_args()
     torch.set_num_threads(1)
-    model = load_model(args.weights)
+    model = load_model(args.weights).requires_grad_(True)  # loaded weights come frozen; we want their gradients
     q = model.rates - 1
     lmbda = torch.tensor([model.objective["lambdas"][q]])
     stats = []
