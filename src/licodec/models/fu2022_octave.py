@@ -126,7 +126,7 @@ class OctaveHyperprior(CompressionModel):
     # -- the transforms ------------------------------------------------------------------------------------
 
     def _gains(self, table: torch.Tensor, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        g = table[quality][:, :, None, None]
+        g = self._gain(table, quality)
         return g[:, : self.m[0]], g[:, self.m[0] :]
 
     def analysis(self, x: torch.Tensor, quality: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -180,14 +180,12 @@ class OctaveHyperprior(CompressionModel):
     def _rates(self, y: Pair, quantize) -> tuple[Latents, Latents]:
         """(rounded latents, likelihoods) of every latent, ``quantize(t)`` giving (what the decoder sees, what
         the rate term sees)."""
-        z1 = self.h_a1(*y)
-        z2 = self.h_a2(*z1)
-        latents = dict(zip(("y_h", "y_l", "z1_h", "z1_l", "z2_h", "z2_l"), (*y, *z1, *z2), strict=True))
+        latents = self.coded_latents(y)
         quantized = {k: quantize(v) for k, v in latents.items()}
         hat = {k: v[0] for k, v in quantized.items()}
         rate = {k: v[1] for k, v in quantized.items()}
         e = self.entropy
-        mp_z1_h, mp_z1_l = e.z1_params((hat["z2_h"], hat["z2_l"]), z1)
+        mp_z1_h, mp_z1_l = e.z1_params((hat["z2_h"], hat["z2_l"]), (latents["z1_h"], latents["z1_l"]))
         hyper = e.hyper_features((hat["z1_h"], hat["z1_l"]), y)
         likelihoods = {
             "y_l": e.mixture.likelihood(rate["y_l"], e.y_l_params(hyper)),
