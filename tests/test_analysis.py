@@ -98,3 +98,14 @@ def test_octave_model_evaluates_and_inspect_refuses_it_clearly(setup, tmp_path, 
     assert main(["inspect", str(images / "img0.png"), "-o", str(tmp_path / "x.png"), "--model", str(weights)]) == 2
     err = capsys.readouterr().err
     assert "no context model" in err and err.count("\n") == 1
+
+
+def test_evaluate_gives_back_the_callers_thread_count(setup):
+    import torch
+
+    from licodec.eval.evaluate import evaluate
+
+    _, weights, images = setup
+    before = torch.get_num_threads()
+    results = evaluate(weights, images, qualities=[1], threads=before + 1, progress=False, limit=1, refine_steps=0)
+    assert len(results) == 1 and torch.get_num_threads() == before

@@ -19,6 +19,7 @@ from licodec.eval.metrics import bpp, msssim, psnr
 from licodec.eval.results import Measurement, RDCurve, curve_from_measurements
 from licodec.image import list_images
 from licodec.refine import objective_of
+from licodec.train.distributed import torch_threads
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,10 @@ def evaluate(spec: str | None, folder: str | Path, qualities: list[int] | None =
     bar = tqdm(total=len(jobs), disable=not progress, desc="eval", unit="img")
     results = []
     if workers <= 1:
-        torch.set_num_threads(threads)
-        for job in jobs:
-            results.append(evaluate_image(model, Path(job[0]), job[1], job[2]))
-            bar.update(1)
+        with torch_threads(threads):  # the caller's thread count comes back afterwards
+            for job in jobs:
+                results.append(evaluate_image(model, Path(job[0]), job[1], job[2]))
+                bar.update(1)
     else:
         with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(spec, threads)) as pool:
             for r in pool.map(_work, jobs):

@@ -66,4 +66,5 @@ def prepare(model: nn.Module) -> Prepared:
 
 def weights_fingerprint(model: nn.Module) -> bytes:
     """The fingerprint a .lic file records for these weights."""
-    return prepare(model).fingerprint if "_prepared" in model.__dict__ else state_fingerprint(model.state_dict())
+    prepared = model.__dict__.get("_prepared")
+    return prepared.fingerprint if prepared is not None else state_fingerprint(model.state_dict())
