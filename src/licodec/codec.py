@@ -15,7 +15,7 @@ from licodec.coding.latent_codec import compress_latents, decompress_latents
 from licodec.fast.int8 import int8_synthesis
 from licodec.fast.precision import synthesis_precision
 from licodec.image import ImageError, SourceImage, encode_png, read_image, to_tensor, to_uint8
-from licodec.models.prepared import weights_fingerprint
+from licodec.models.prepared import prepare
 
 # The transforms run on the whole image at once (no tiling yet): their activations need roughly 250 bytes
 # per pixel at N=64, so larger images are refused with a clear error instead of exhausting memory.
@@ -78,8 +78,9 @@ def encode(image: SourceImage | np.ndarray, model: torch.nn.Module, quality: int
         refine_steps = auto_steps(model, q, target)
     if refine_steps > 0:
         y = refine_latents(model, target, y, q, refine_steps)
-    sections = compress_latents(model, y)
-    header = Header(model_name(model), weights_fingerprint(model), q, source.channels, w, h, pad_b, pad_r)
+    prepared = prepare(model)  # built once per call for weights that are still changing
+    sections = compress_latents(model, y, prepared)
+    header = Header(model_name(model), prepared.fingerprint, q, source.channels, w, h, pad_b, pad_r)
     return Encoded(pack(header, sections), x, y, refine_steps)
 
 
@@ -112,10 +113,11 @@ def decompress(
     """
     precision = synthesis_precision(precision, fast, deterministic)
     header, sections = unpack(data)
-    if header.model != model_name(model) or header.fingerprint != weights_fingerprint(model):
+    prepared = prepare(model)  # built once per call for weights that are still changing
+    if header.model != model_name(model) or header.fingerprint != prepared.fingerprint:
         raise IncompatibleError(
             f"file was written by {header.model} (weights {header.fingerprint.hex()}), not by "
-            f"{model_name(model)} (weights {weights_fingerprint(model).hex()})"
+            f"{model_name(model)} (weights {prepared.fingerprint.hex()})"
         )
     if header.quality >= model.rates:
         raise IncompatibleError(f"quality {header.quality} is not a rate point of {header.model}")
@@ -127,10 +129,10 @@ def decompress(
     if padded_h % f or padded_w % f:
         raise ContainerError(f"padded size {padded_w}x{padded_h} is not a multiple of {f}")
     try:
-        y_hat = decompress_latents(model, sections, padded_h, padded_w)
+        y_hat = decompress_latents(model, sections, padded_h, padded_w, prepared)
     except (CodingError, ValueError, KeyError, OverflowError) as e:
         raise ContainerError(f"entropy-coded data does not decode: {e}") from e
-    g_s = int8_synthesis(model) if precision == "int8" else None
+    g_s = int8_synthesis(model, prepared) if precision == "int8" else None
     with _onednn(enabled=not deterministic), model.autocast(model.gain, precision != "float32"):
         x_hat = model.synthesis(y_hat, torch.tensor([header.quality]), g_s).float()
     rgb = to_uint8(x_hat, header.height, header.width)

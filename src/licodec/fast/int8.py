@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from licodec.layers import SubpelConv
-from licodec.models.prepared import prepare
+from licodec.models.prepared import Prepared, prepare
 
 MIN_CHANNELS = 128  # int8 is faster than bfloat16 only for 3x3 convolutions at least this wide (measured)
 UNEQUAL = 4.0  # equalize an input whose largest channel max |x| is more than this times the mean one
@@ -191,6 +191,7 @@ def int8_copy(module: nn.Module, min_channels: int | None = None) -> nn.Module:
     return module.eval()
 
 
-def int8_synthesis(model: nn.Module) -> nn.Module:
-    """The int8 copy of ``model.g_s``: made once for frozen weights (models/prepared.py), else for this call."""
-    return prepare(model).derive(("int8", MIN_CHANNELS), lambda: int8_copy(model.g_s))
+def int8_synthesis(model: nn.Module, prepared: Prepared | None = None) -> nn.Module:
+    """The int8 copy of ``model.g_s``: made once for frozen weights (models/prepared.py), else for this call.
+    ``prepared``: the model's Prepared, if the caller holds it already."""
+    return (prepared or prepare(model)).derive(("int8", MIN_CHANNELS), lambda: int8_copy(model.g_s))
